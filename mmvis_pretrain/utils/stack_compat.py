@@ -1,0 +1,150 @@
+"""Fixes for the pinned stack on torch >= 2.6, numpy 2 and setuptools.
+
+Every known breakage of ``torch 2.13 / mmengine 0.10.7 / mmcv 2.1.0 /
+mmdet 3.3.0 / numpy 2`` is repaired here and nowhere else; the package
+applies them on import (:func:`apply_stack_fixes` is idempotent).
+
+1. **Checkpoints with** ``weights_only=True``. mmengine calls ``torch.load``
+   without ``weights_only``; torch >= 2.6 defaults it to ``True`` and refuses
+   the non-tensor objects mmengine stores (``HistoryBuffer`` in the message
+   hub, numpy arrays / scalars / dtypes in logged values). We keep the safe
+   loader and *allow-list* exactly those types with
+   :func:`torch.serialization.add_safe_globals`, so ``load_from`` and
+   ``resume`` work and untrusted pickles are still refused.
+2. **numpy 2 in mmdet's YouTube-VIS evaluation.** ``mmdet.evaluation.
+   functional.ytviseval`` calls ``np.float`` (removed in numpy 1.24). We give
+   that one module a numpy namespace in which ``float`` is the builtin, instead
+   of putting the alias back into numpy for everybody.
+3. **pkg_resources.** mmengine and openmim import ``pkg_resources``, which
+   setuptools >= 81 no longer ships; the requirements pin ``setuptools<81``
+   and :func:`check_pkg_resources` fails with an actionable message otherwise.
+   Its deprecation warning is silenced since we cannot act on it.
+4. ``mmcv.ops.Correlation`` has no CPU kernel: :func:`correlation_available`
+   tells callers whether it can run on a device so they can pick a fallback.
+"""
+import importlib
+import pickle
+import types
+import warnings
+from typing import List
+
+import numpy as np
+import torch
+
+_APPLIED = False
+
+
+def checkpoint_safe_globals() -> List[type]:
+    """Objects an mmengine checkpoint may contain besides tensors.
+
+    Returns:
+        list: classes / functions to allow-list for ``torch.load`` with
+        ``weights_only=True``.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+
+    safe: List[type] = [HistoryBuffer, np.ndarray, np.dtype]
+    # numpy moved ``core`` to ``_core`` in 2.0; pickles name the module in
+    # which the object lived when saved, so allow both spellings.
+    for mod_name in ('numpy._core.multiarray', 'numpy.core.multiarray'):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', DeprecationWarning)
+                mod = importlib.import_module(mod_name)
+        except ImportError:
+            continue
+        safe.extend([mod._reconstruct, mod.scalar])
+    # Concrete dtype classes (``numpy.dtypes.Float64DType`` ...): a pickled
+    # ``np.dtype('float64')`` references its class since numpy 1.25.
+    dtypes_mod = getattr(np, 'dtypes', None)
+    if dtypes_mod is not None:
+        for name in dir(dtypes_mod):
+            obj = getattr(dtypes_mod, name)
+            if isinstance(obj, type) and issubclass(obj, np.dtype):
+                safe.append(obj)
+    return safe
+
+
+def _history_buffer_statistic(owner, name: str):
+    """Stand-in for ``builtins.getattr`` inside checkpoints.
+
+    A ``HistoryBuffer`` pickles its statistics methods (``min``, ``mean``,
+    ...) as ``getattr(HistoryBuffer, 'min')``. Allow-listing the real
+    ``getattr`` would let a checkpoint reach any attribute of any allowed
+    object; this resolves only the statistics methods of ``HistoryBuffer``.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    # the four built-in statistics are only put into ``_statistics_methods``
+    # when the first buffer is created, custom ones when registered.
+    allowed = {'min', 'max', 'current', 'mean'}
+    allowed.update(HistoryBuffer._statistics_methods)
+    if owner is HistoryBuffer and name in allowed:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'checkpoint asks for getattr({owner!r}, {name!r}); only the '
+        'statistics methods of mmengine HistoryBuffer are allowed')
+
+
+def register_checkpoint_safe_globals() -> None:
+    """Allow-list :func:`checkpoint_safe_globals` for ``torch.load``."""
+    add = getattr(torch.serialization, 'add_safe_globals', None)
+    if add is None:  # torch < 2.4 loads everything anyway
+        return
+    add(checkpoint_safe_globals())
+    add([(_history_buffer_statistic, 'builtins.getattr')])
+
+
+class _NumpyWithFloatAlias(types.ModuleType):
+    """A view of numpy that also has the removed ``np.float`` alias."""
+
+    float = float
+
+    def __init__(self):
+        super().__init__('numpy')
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
+def patch_ytviseval_numpy() -> None:
+    """Make ``mmdet.evaluation.functional.ytviseval`` run on numpy >= 1.24."""
+    if hasattr(np, 'float'):  # old numpy still has the alias
+        return
+    ytviseval = importlib.import_module(
+        'mmdet.evaluation.functional.ytviseval')
+    if not isinstance(ytviseval.np, _NumpyWithFloatAlias):
+        ytviseval.np = _NumpyWithFloatAlias()
+
+
+def check_pkg_resources() -> None:
+    """Fail early, with the fix, where ``pkg_resources`` is missing."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        try:
+            importlib.import_module('pkg_resources')
+        except ImportError as err:
+            raise ImportError(
+                'pkg_resources is missing (setuptools >= 81 removed it) but '
+                'mmengine and openmim import it: '
+                'pip install "setuptools>=77,<81"') from err
+
+
+def correlation_available(device: str = 'cpu') -> bool:
+    """Whether ``mmcv.ops.Correlation`` has a kernel for ``device``.
+
+    mmcv 2.1.0 compiles it for CUDA only; on CPU it raises at call time.
+    """
+    return torch.device(device).type == 'cuda' and torch.cuda.is_available()
+
+
+def apply_stack_fixes() -> None:
+    """Apply all fixes once (called when ``mmvis_pretrain`` is imported)."""
+    global _APPLIED
+    if _APPLIED:
+        return
+    warnings.filterwarnings(
+        'ignore', message='pkg_resources is deprecated', category=UserWarning)
+    check_pkg_resources()
+    register_checkpoint_safe_globals()
+    patch_ytviseval_numpy()
+    _APPLIED = True
