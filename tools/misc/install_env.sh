@@ -100,13 +100,13 @@ fi
 
 # ---------------------------------------------------------------- 6. tests + mim
 step "test requirements and openmim (optional extra)"
-missing=$(unmet requirements/tests.txt requirements/optional.txt)
+missing=$(unmet requirements/tests.txt requirements/optional.txt requirements/mim.txt)
 if [ -z "$missing" ]; then say "present"; else
   say "installing: $(echo $missing)"
-  pip_install tests -r requirements/tests.txt
+  pip_install tests -r requirements/tests.txt -r requirements/optional.txt
   # --no-deps: openmim's dependency chain would downgrade setuptools below
-  # what torch wants; its runtime needs are listed in optional.txt.
-  pip_install mim --no-deps -r requirements/optional.txt
+  # what torch wants; what it imports is in optional.txt.
+  pip_install mim --no-deps -r requirements/mim.txt
 fi
 
 # ---------------------------------------------------------------- 7. package
@@ -119,5 +119,11 @@ if (cd / && "$vpy_abs" -c 'import mmvis_pretrain, os, sys; sys.exit(os.path.dirn
 else
   pip_install package --no-deps --no-build-isolation -e .
   vpy -c 'import mmvis_pretrain' 2>"$LOGDIR/import.log" || fail "import mmvis_pretrain failed" "$LOGDIR/import.log"
+fi
+# mim looks for <site-packages>/mmvis_pretrain/.mim/{tools,configs}; a PEP 660
+# editable install has no such folder, so point one at the checkout.
+site=$(vpy -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+if [ ! -e "$site/mmvis_pretrain" ]; then
+  ln -s "$here/mmvis_pretrain" "$site/mmvis_pretrain" || fail "could not link the package for mim"
 fi
 say "done: $(vpy -c 'import torch, mmcv, mmengine, mmdet, mmvis_pretrain as m; print(f"torch {torch.__version__}, mmcv {mmcv.__version__}, mmengine {mmengine.__version__}, mmdet {mmdet.__version__}, mmvis_pretrain {m.__version__}")')"

@@ -1,0 +1,129 @@
+"""The stack fixes of mmvis_pretrain.utils.stack_compat."""
+import io
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import torch
+
+import mmvis_pretrain  # noqa: F401  (applies the fixes)
+from mmvis_pretrain.utils import stack_compat
+
+
+def _roundtrip(obj):
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    buf.seek(0)
+    return torch.load(buf, weights_only=True)
+
+
+def test_weights_only_stays_the_default():
+    """We allow-list types; we never switch the safe loader off."""
+    buf = io.BytesIO()
+    torch.save({'x': torch.ones(1)}, buf)
+    buf.seek(0)
+
+    class Evil:
+
+        def __reduce__(self):
+            return (print, ('pwned', ))
+
+    evil = io.BytesIO()
+    torch.save({'e': Evil()}, evil)
+    evil.seek(0)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(evil)  # default weights_only=True refuses arbitrary code
+
+
+def test_message_hub_state_loads_with_weights_only():
+    from mmengine.logging import MessageHub
+    hub = MessageHub.get_instance('compat-test')
+    for i in range(3):
+        hub.update_scalar('train/loss', float(i))
+    hub.update_scalar('val/acc', np.float64(0.5))
+    hub.update_info('arr', np.arange(3, dtype=np.int64))
+    hub.update_info('scalar', np.float32(2.5))
+    state = hub.state_dict()
+    loaded = _roundtrip({'message_hub': state})['message_hub']
+    buf = loaded['log_scalars']['train/loss']
+    assert buf.mean() == pytest.approx(1.0)
+    assert buf.max() == 2.0
+    assert loaded['runtime_info']['arr'].tolist() == [0, 1, 2]
+    assert float(loaded['runtime_info']['scalar']) == 2.5
+
+
+def test_getattr_standin_refuses_anything_but_statistics():
+    from mmengine.logging.history_buffer import HistoryBuffer
+    fn = stack_compat._history_buffer_statistic
+    assert fn(HistoryBuffer, 'mean') is HistoryBuffer.mean
+    with pytest.raises(pickle.UnpicklingError):
+        fn(HistoryBuffer, '__init__')
+    with pytest.raises(pickle.UnpicklingError):
+        fn(torch, 'load')
+
+    class Sneaky:
+
+        def __reduce__(self):
+            return (getattr, (torch.Tensor, 'numpy'))
+
+    buf = io.BytesIO()
+    torch.save(Sneaky(), buf)
+    buf.seek(0)
+    with pytest.raises(pickle.UnpicklingError):
+        torch.load(buf, weights_only=True)
+
+
+def test_ytviseval_runs_on_numpy2():
+    from mmdet.evaluation.functional import ytviseval
+    assert ytviseval.np.float is float
+    # the alias lives only in that module, numpy itself is untouched
+    assert 'float' not in np.__dict__
+    assert ytviseval.np.cumsum is np.cumsum
+
+
+def test_ytviseval_accumulate_end_to_end():
+    """A perfect prediction scores AP 1 through mmdet's YTVISeval."""
+    from mmdet.evaluation.functional import YTVIS, YTVISeval
+    from pycocotools import mask as mask_util
+    m = np.zeros((20, 30), dtype=np.uint8, order='F')
+    m[2:12, 3:15] = 1
+    rle = mask_util.encode(m)
+    rle['counts'] = rle['counts'].decode()
+    gt = dict(
+        videos=[dict(id=1, width=30, height=20, length=2, file_names=[])],
+        categories=[dict(id=1, name='a')],
+        annotations=[
+            dict(id=1, video_id=1, category_id=1, iscrowd=0,
+                 segmentations=[rle, rle], bboxes=[[3, 2, 12, 10]] * 2,
+                 areas=[120.0, 120.0])
+        ])
+    ytvis = YTVIS(None)
+    ytvis.dataset = gt
+    ytvis.createIndex()
+    dets = ytvis.loadRes([
+        dict(video_id=1, category_id=1, score=0.9, segmentations=[rle, rle])
+    ])
+    ev = YTVISeval(ytvis, dets, 'segm')
+    ev.evaluate()
+    ev.accumulate()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        ev.summarize()
+    assert ev.stats[0] == pytest.approx(1.0)
+
+
+def test_pkg_resources_importable():
+    stack_compat.check_pkg_resources()
+    from mmengine.utils import package_utils
+    assert package_utils.is_installed('mmdet')
+
+
+def test_apply_is_idempotent():
+    before = len(torch.serialization.get_safe_globals())
+    stack_compat.apply_stack_fixes()
+    assert len(torch.serialization.get_safe_globals()) == before
+
+
+def test_correlation_cpu_reported_unavailable():
+    assert not stack_compat.correlation_available('cpu')

@@ -1,0 +1,98 @@
+"""Test (evaluate) a checkpoint.
+
+    python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out preds.pkl]
+        [--show-dir DIR] [--show] [--cfg-options k=v ...] [--launcher ...]
+
+``--out`` dumps the raw predictions (pickle); ``--show-dir`` writes painted
+predictions per image / frame under ``work_dir/<timestamp>/<show-dir>``.
+"""
+import argparse
+import os
+import os.path as osp
+
+from mmengine.config import Config, DictAction
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Test (and eval) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='where evaluation metrics go')
+    parser.add_argument(
+        '--out', type=str,
+        help='dump predictions to a pickle file (.pkl / .pickle)')
+    parser.add_argument(
+        '--show', action='store_true', help='show predictions in a window')
+    parser.add_argument(
+        '--show-dir',
+        help='save painted predictions to work_dir/<timestamp>/<show-dir>')
+    parser.add_argument(
+        '--wait-time', type=float, default=2, help='--show interval (s)')
+    parser.add_argument(
+        '--cfg-options', nargs='+', action=DictAction,
+        help='override config entries, xxx=yyy (lists: key="[a,b]")')
+    parser.add_argument(
+        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none', help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
+        parser.error('--out must be a .pkl or .pickle file')
+    return args
+
+
+def build_cfg(args) -> Config:
+    from mmdet.engine.hooks.utils import trigger_visualization_hook
+
+    from mmvis_pretrain.utils.runtime_cfg import adapt_cfg_to_device
+
+    cfg = Config.fromfile(args.config)
+    cfg.launcher = args.launcher
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(args.config))[0])
+    cfg.load_from = args.checkpoint
+    adapt_cfg_to_device(cfg)
+    if args.show or args.show_dir:
+        cfg = trigger_visualization_hook(cfg, args)
+    return cfg
+
+
+def is_video_model(cfg: Config) -> bool:
+    """Whether the model consumes clips (``TrackDataSample``)."""
+    preprocessor = cfg.model.get('data_preprocessor', {}) or {}
+    return 'Track' in preprocessor.get('type', '')
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import mmvis_pretrain  # noqa: F401  (stack fixes + registration)
+    from mmdet.evaluation import DumpDetResults
+    from mmdet.utils import setup_cache_size_limit_of_dynamo
+    from mmengine.evaluator import DumpResults
+    setup_cache_size_limit_of_dynamo()
+
+    cfg = build_cfg(args)
+    if 'runner_type' not in cfg:
+        runner = Runner.from_cfg(cfg)
+    else:
+        runner = RUNNERS.build(cfg)
+    if args.out is not None:
+        # video samples keep their per-frame structure; image samples drop
+        # the ground-truth masks as mmdet's DumpDetResults does
+        dump = DumpResults if is_video_model(cfg) else DumpDetResults
+        runner.test_evaluator.metrics.append(dump(out_file_path=args.out))
+    metrics = runner.test()
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
