@@ -25,7 +25,15 @@ for _name, (_have, _low, _high) in _REQUIRED.items():
 
 apply_stack_fixes()
 
-# Registering the components (imports for their side effect on registries).
+# Our registries are children of mmdet's, and a child looks into its parents'
+# tables without importing them: fill mmdet's registries first.
+import mmdet.datasets  # noqa: E402,F401
+import mmdet.engine  # noqa: E402,F401
+import mmdet.evaluation  # noqa: E402,F401
+import mmdet.models  # noqa: E402,F401
+import mmdet.visualization  # noqa: E402,F401
+
+# Registering our components (imports for their side effect on registries).
 from . import datasets  # noqa: E402,F401
 from . import engine  # noqa: E402,F401
 from . import evaluation  # noqa: E402,F401

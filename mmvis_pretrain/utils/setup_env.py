@@ -15,13 +15,7 @@ def register_all_modules(init_default_scope: bool = True) -> None:
             scope, so registries look here first and fall back to mmdet and
             mmengine. Defaults to True.
     """
-    import mmdet.datasets  # noqa: F401
-    import mmdet.engine  # noqa: F401
-    import mmdet.evaluation  # noqa: F401
-    import mmdet.models  # noqa: F401
-    import mmdet.visualization  # noqa: F401
-
-    import mmvis_pretrain  # noqa: F401  (registers our components)
+    import mmvis_pretrain  # noqa: F401  (registers mmdet's and ours)
 
     if not init_default_scope:
         return

@@ -20,5 +20,4 @@ auto_scale_lr = dict(enable=False, base_batch_size=16)
 
 visualizer = dict(
     type='TrackLocalVisualizer',
-    vis_backends=[dict(type='LocalVisBackend')],
-    name='visualizer')
+    vis_backends=[dict(type='LocalVisBackend')])
