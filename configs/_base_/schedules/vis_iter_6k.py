@@ -19,5 +19,5 @@ log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
 auto_scale_lr = dict(enable=False, base_batch_size=16)
 
 visualizer = dict(
-    type='TrackLocalVisualizer',
+    type='ClipLocalVisualizer',
     vis_backends=[dict(type='LocalVisBackend')])

@@ -1,0 +1,651 @@
+"""Render packed dataset samples (single images or clips) into pictures.
+
+A *packed sample* is what a dataset with an mmdet pipeline returns:
+``dict(inputs=..., data_samples=...)``.
+
+* image (``PackDetInputs``): ``inputs`` is a ``uint8`` tensor ``(3, H, W)``
+  (BGR), ``data_samples`` a :class:`~mmdet.structures.DetDataSample`;
+* clip (``PackTrackInputs``): ``inputs`` is ``(T, 3, H, W)``,
+  ``data_samples`` a :class:`~mmdet.structures.TrackDataSample` whose frames
+  are ``DetDataSample`` with ``gt_instances.instances_ids``.
+
+Every frame is drawn with alpha-blended filled masks, white mask contours,
+boxes and a ``"<class> #<id>"`` label. The colour is a pure function of the
+instance id (:func:`instance_color`), so one object keeps its colour in all
+frames of a clip; samples without ids are coloured by instance index.
+
+Drawing reuses mmengine's ``Visualizer`` primitives (``draw_binary_masks``,
+``draw_polygons``, ``draw_bboxes``, ``draw_texts``) through
+:class:`ClipLocalVisualizer`, a registered subclass of mmdet's
+``TrackLocalVisualizer``: the primitives blend masks exactly (pixels outside
+every mask come back unchanged, the canvas round trip is lossless), give
+anti-aliased text for free, and a registered class lets configs select it
+(``visualizer = dict(type='ClipLocalVisualizer')``) for ``TrackVisualization
+Hook`` as well. We do *not* reuse ``TrackLocalVisualizer._draw_instances``
+itself, because it (1) reads ``instances_id`` whereas ``PackTrackInputs``
+writes ``instances_ids``, (2) picks colours with ``np.random.seed(id)``, which
+resets numpy's global RNG (and with it the random augmentations of the
+pipeline being browsed) and only chooses among 10 seaborn colours, so two ids
+often share a colour, (3) needs masks as arrays (not ``BitmapMasks`` /
+``PolygonMasks``) and (4) paints the masks over the labels.
+
+The writers at the bottom turn the rendered RGB frames into PNG files (one
+per frame plus a side-by-side strip), an animated GIF (Pillow) and an MP4
+(``cv2.VideoWriter`` with the ``mp4v`` codec).
+"""
+from __future__ import annotations
+
+import colorsys
+import math
+import os.path as osp
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+
+import cv2
+import numpy as np
+import torch
+from mmdet.structures import DetDataSample, TrackDataSample
+from mmdet.structures.bbox import BaseBoxes
+from mmdet.structures.mask import BitmapMasks, PolygonMasks, bitmap_to_polygon
+from mmdet.visualization import TrackLocalVisualizer
+from mmdet.visualization.palette import _get_adaptive_scales
+from mmengine.structures import InstanceData
+from PIL import Image
+
+from ..registry import VISUALIZERS
+
+Color = Tuple[int, int, int]
+
+#: Output formats understood by :func:`write_rendered`.
+FORMATS = ('png', 'gif', 'mp4')
+
+_PHI = (math.sqrt(5) - 1) / 2  # golden ratio conjugate: well spread hues
+
+
+# --------------------------------------------------------------------------
+# colours
+# --------------------------------------------------------------------------
+def instance_color(key: int) -> Color:
+    """Return the RGB colour of an instance id (or index).
+
+    A pure function of ``key`` (no RNG involved): the hue advances by the
+    golden ratio per id, so consecutive ids get far apart hues, and saturation
+    / value vary with other irrational steps so that ids with nearly equal
+    hues still differ.
+
+    Args:
+        key (int): Instance id (clips) or instance index (images).
+
+    Returns:
+        tuple[int, int, int]: RGB colour, each channel in ``[0, 255]``.
+    """
+    key = int(key)
+    hue = (key * _PHI) % 1.0
+    sat = 0.6 + 0.4 * ((key * math.sqrt(2)) % 1.0)
+    val = 0.75 + 0.25 * ((key * math.sqrt(3)) % 1.0)
+    rgb = colorsys.hsv_to_rgb(hue, sat, val)
+    return tuple(int(round(255 * c)) for c in rgb)
+
+
+def instance_keys(instances: InstanceData) -> Tuple[List[int], bool]:
+    """Return the colour keys of ``instances`` and whether they are ids.
+
+    Ground truth packed by ``PackTrackInputs`` stores ``instances_ids``;
+    mmdet's trackers store predictions as ``instances_id``. Without either
+    the instance index is used.
+
+    Args:
+        instances (InstanceData): Instances of one frame.
+
+    Returns:
+        tuple[list[int], bool]: The keys and ``True`` if they are track ids.
+    """
+    for name in ('instances_ids', 'instances_id'):
+        if name in instances:
+            ids = instances.get(name)
+            return [int(i) for i in _to_numpy(ids).reshape(-1)], True
+    return list(range(len(instances))), False
+
+
+# --------------------------------------------------------------------------
+# conversions
+# --------------------------------------------------------------------------
+def _to_numpy(value: Any) -> np.ndarray:
+    """Convert a tensor / array / sequence into a numpy array."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+def boxes_to_array(bboxes: Any) -> np.ndarray:
+    """Convert boxes (``BaseBoxes``, tensor, array) into ``(N, 4)`` float.
+
+    Args:
+        bboxes: Boxes in ``x1, y1, x2, y2`` order.
+
+    Returns:
+        np.ndarray: ``float32`` array of shape ``(N, 4)``.
+    """
+    if isinstance(bboxes, BaseBoxes):
+        bboxes = bboxes.tensor
+    return _to_numpy(bboxes).astype(np.float32).reshape(-1, 4)
+
+
+def fit_mask_size(masks: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Crop or zero-pad ``(N, h, w)`` masks to ``(N, height, width)``."""
+    out = np.zeros((masks.shape[0], height, width), dtype=bool)
+    h, w = min(height, masks.shape[1]), min(width, masks.shape[2])
+    out[:, :h, :w] = masks[:, :h, :w]
+    return out
+
+
+def masks_to_array(masks: Any, height: int, width: int) -> np.ndarray:
+    """Convert instance masks into a boolean ``(N, height, width)`` array.
+
+    Args:
+        masks: ``BitmapMasks``, ``PolygonMasks``, a tensor or an array.
+        height (int): Height of the image the masks belong to.
+        width (int): Width of the image the masks belong to.
+
+    Returns:
+        np.ndarray: Boolean masks; cropped / zero-padded to the image size if
+        a pipeline left them with another size.
+    """
+    if isinstance(masks, (BitmapMasks, PolygonMasks)):
+        masks = masks.to_ndarray()
+    masks = _to_numpy(masks)
+    if masks.ndim == 2:
+        masks = masks[None]
+    masks = masks.astype(bool)
+    if masks.shape[1:] != (height, width):
+        masks = fit_mask_size(masks, height, width)
+    return masks
+
+
+def boxes_from_masks(masks: np.ndarray) -> np.ndarray:
+    """Tight ``(N, 4)`` boxes of boolean masks (zeros for empty masks)."""
+    boxes = np.zeros((len(masks), 4), dtype=np.float32)
+    for i, mask in enumerate(masks):
+        ys, xs = np.nonzero(mask)
+        if len(xs):
+            boxes[i] = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
+    return boxes
+
+
+def inputs_to_frames(inputs: Any, bgr: bool = True) -> List[np.ndarray]:
+    """Turn packed ``inputs`` into RGB ``uint8`` ``(H, W, 3)`` frames.
+
+    Args:
+        inputs: Tensor / array ``(3, H, W)`` (image) or ``(T, 3, H, W)``
+            (clip), as packed by ``PackDetInputs`` / ``PackTrackInputs``.
+        bgr (bool): Whether the channels are BGR (mmcv's loading default).
+            Defaults to True.
+
+    Returns:
+        list[np.ndarray]: One contiguous RGB frame per time step.
+    """
+    array = _to_numpy(inputs)
+    if array.ndim == 3:
+        array = array[None]
+    if array.ndim != 4:
+        raise ValueError('inputs must have shape (3, H, W) or (T, 3, H, W), '
+                         f'got {tuple(array.shape)}')
+    if array.dtype != np.uint8:
+        array = np.clip(array, 0, 255).astype(np.uint8)
+    array = array.transpose(0, 2, 3, 1)
+    if array.shape[-1] == 1:
+        array = np.repeat(array, 3, axis=-1)
+    if bgr:
+        array = array[..., ::-1]
+    return [np.ascontiguousarray(frame) for frame in array]
+
+
+def unpack_sample(sample: Dict[str, Any],
+                  bgr: bool = True
+                  ) -> Tuple[List[np.ndarray], List[DetDataSample], bool]:
+    """Split a packed sample into RGB frames and per-frame data samples.
+
+    Args:
+        sample (dict): ``dict(inputs=..., data_samples=...)``.
+        bgr (bool): Whether ``inputs`` is BGR. Defaults to True.
+
+    Returns:
+        tuple: ``(frames, frame_samples, is_clip)``.
+    """
+    data_samples = sample['data_samples']
+    frames = inputs_to_frames(sample['inputs'], bgr=bgr)
+    is_clip = isinstance(data_samples, TrackDataSample)
+    if is_clip:
+        frame_samples = [data_samples[t] for t in range(len(data_samples))]
+    else:
+        frame_samples = [data_samples]
+    if len(frame_samples) != len(frames):
+        raise ValueError(f'{len(frames)} frames but {len(frame_samples)} '
+                         'data samples in the packed sample')
+    return frames, frame_samples, is_clip
+
+
+def safe_name(name: str) -> str:
+    """Make ``name`` usable in a file name (keeps ``[A-Za-z0-9._-]``)."""
+    name = re.sub(r'[^A-Za-z0-9._-]+', '_', name).strip('._')
+    return name or 'sample'
+
+
+def sample_name(frame_samples: Sequence[DetDataSample], is_clip: bool) -> str:
+    """Name of a sample: image stem, or the video's folder name for clips.
+
+    YouTube-VIS style ``file_name`` values are ``<video>/<frame>.jpg``, so the
+    folder of a frame is the video name; ``video<id>`` is the fallback.
+
+    Args:
+        frame_samples (list[DetDataSample]): Data samples of the frames.
+        is_clip (bool): Whether the sample is a clip.
+
+    Returns:
+        str: A file-name safe name.
+    """
+    first = frame_samples[0]
+    img_path = first.metainfo.get('img_path')
+    if not is_clip:
+        if img_path:
+            return safe_name(osp.splitext(osp.basename(img_path))[0])
+        return safe_name(f"img{first.metainfo.get('img_id', '')}")
+    folder = osp.basename(osp.dirname(img_path)) if img_path else ''
+    if folder:
+        return safe_name(folder)
+    return safe_name(f"video{first.metainfo.get('video_id', '')}")
+
+
+# --------------------------------------------------------------------------
+# visualizer
+# --------------------------------------------------------------------------
+@VISUALIZERS.register_module()
+class ClipLocalVisualizer(TrackLocalVisualizer):
+    """Visualizer for images and clips with id-consistent instance colours.
+
+    A drop-in replacement of mmdet's ``TrackLocalVisualizer`` (its
+    ``add_datasample`` is inherited, so ``TrackVisualizationHook`` can use it)
+    whose :meth:`_draw_instances` colours by :func:`instance_color` of the
+    instance id, accepts ``BitmapMasks`` / ``PolygonMasks`` and draws labels
+    above the masks. :meth:`draw_clip` renders a whole packed sample.
+
+    Args:
+        name (str): Instance name. Defaults to 'visualizer'.
+        image (np.ndarray, optional): Initial RGB image. Defaults to None.
+        vis_backends (list[dict], optional): Visual backends.
+        save_dir (str, optional): Save dir of the backends.
+        line_width (int | float): Width of box edges. Defaults to 2.
+        alpha (float): Opacity of the mask fill and box edges. Defaults to 0.5.
+        draw_bbox (bool): Draw boxes. Defaults to True.
+        draw_text (bool): Draw ``"<class> #<id>"`` labels. Defaults to True.
+        draw_contour (bool): Draw white mask contours. Defaults to True.
+        font_size (int): Label font size for large objects; small objects
+            get down to half of it (mmdet's adaptive scales). Defaults to 13.
+    """
+
+    def __init__(self,
+                 name: str = 'visualizer',
+                 image: Optional[np.ndarray] = None,
+                 vis_backends: Optional[List[dict]] = None,
+                 save_dir: Optional[str] = None,
+                 line_width: Union[int, float] = 2,
+                 alpha: float = 0.5,
+                 draw_bbox: bool = True,
+                 draw_text: bool = True,
+                 draw_contour: bool = True,
+                 font_size: int = 13) -> None:
+        super().__init__(name, image, vis_backends, save_dir, line_width,
+                         alpha)
+        self.draw_bbox = draw_bbox
+        self.draw_text = draw_text
+        self.draw_contour = draw_contour
+        self.font_size = font_size
+
+    # -- labels --------------------------------------------------------------
+    def _class_name(self, label: int) -> str:
+        """Class name of ``label`` in ``dataset_meta`` (or ``cls<label>``)."""
+        classes = (self.dataset_meta or {}).get('classes')
+        if classes is not None and 0 <= label < len(classes):
+            return str(classes[label])
+        return f'cls{label}'
+
+    def instance_texts(self, instances: InstanceData, keys: List[int],
+                       are_ids: bool) -> List[str]:
+        """Labels ``"<class> #<id>"`` (``"<class>"`` without ids)."""
+        labels = _to_numpy(instances.labels).reshape(-1) \
+            if 'labels' in instances else [None] * len(keys)
+        texts = []
+        for i, (label, key) in enumerate(zip(labels, keys)):
+            text = 'obj' if label is None else self._class_name(int(label))
+            if are_ids:
+                text += f' #{key}'
+            if 'scores' in instances:
+                text += f' {float(_to_numpy(instances.scores)[i]):.2f}'
+            texts.append(text)
+        return texts
+
+    # -- drawing steps -------------------------------------------------------
+    def _draw_masks(self, masks: np.ndarray, colors: List[Color]) -> None:
+        """Alpha-blend the filled masks and outline them."""
+        keep = masks.reshape(len(masks), -1).any(axis=1)
+        if not keep.any():
+            return
+        masks = masks[keep]
+        colors = [c for c, k in zip(colors, keep) if k]
+        self.draw_binary_masks(masks, colors=colors, alphas=self.alpha)
+        if self.draw_contour:
+            polygons = []
+            for mask in masks:
+                contours, _ = bitmap_to_polygon(mask)
+                polygons.extend(c for c in contours if len(c) > 2)
+            if polygons:
+                self.draw_polygons(
+                    polygons, edge_colors='w', alpha=self.alpha,
+                    line_widths=1)
+
+    def _draw_boxes(self, boxes: np.ndarray, colors: List[Color]) -> None:
+        """Draw box edges in the instance colours."""
+        self.draw_bboxes(
+            boxes, edge_colors=colors, alpha=max(self.alpha, 0.8),
+            line_widths=self.line_width)
+
+    def _draw_labels(self, boxes: np.ndarray, texts: List[str],
+                     colors: List[Color]) -> None:
+        """Draw the labels at the top-left corner inside each box."""
+        areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
+        scales = _get_adaptive_scales(areas)
+        for box, text, color, scale in zip(boxes, texts, colors, scales):
+            self.draw_texts(
+                text,
+                box[:2] + self.line_width,
+                colors='black',
+                font_sizes=max(int(self.font_size * scale), 5),
+                bboxes=[{
+                    'facecolor': [c / 255 for c in color],
+                    'alpha': 0.8,
+                    'pad': 0.5,
+                    'edgecolor': 'none'
+                }])
+
+    def _draw_instances(self, image: np.ndarray,
+                        instances: InstanceData) -> np.ndarray:
+        """Draw ``instances`` on the RGB ``image``; returns the RGB result.
+
+        Order: masks (blended into the pixels), then contours, boxes and
+        labels on top so the labels stay readable.
+        """
+        self.set_image(image)
+        if instances is None or len(instances) == 0:
+            return self.get_image()
+        height, width = image.shape[:2]
+        keys, are_ids = instance_keys(instances)
+        colors = [instance_color(k) for k in keys]
+        masks = masks_to_array(instances.masks, height, width) \
+            if 'masks' in instances else None
+        if masks is not None:
+            self._draw_masks(masks, colors)
+        if 'bboxes' in instances:
+            boxes = boxes_to_array(instances.bboxes)
+        elif masks is not None:
+            boxes = boxes_from_masks(masks)
+        else:
+            return self.get_image()
+        boxes[:, 0::2] = boxes[:, 0::2].clip(0, width)
+        boxes[:, 1::2] = boxes[:, 1::2].clip(0, height)
+        if self.draw_bbox and 'bboxes' in instances:
+            self._draw_boxes(boxes, colors)
+        if self.draw_text:
+            self._draw_labels(boxes, self.instance_texts(
+                instances, keys, are_ids), colors)
+        return self.get_image()
+
+    # -- public API ----------------------------------------------------------
+    def draw_frame(self, image: np.ndarray,
+                   data_sample: Optional[DetDataSample]) -> np.ndarray:
+        """Draw the ``gt_instances`` of one frame on its RGB image."""
+        instances = None
+        if data_sample is not None and 'gt_instances' in data_sample:
+            instances = data_sample.gt_instances
+        return self._draw_instances(image, instances)
+
+    def draw_clip(self, sample: Dict[str, Any],
+                  bgr: bool = True) -> 'RenderedSample':
+        """Render every frame of a packed sample (image or clip).
+
+        Args:
+            sample (dict): ``dict(inputs=..., data_samples=...)``.
+            bgr (bool): Whether ``inputs`` is BGR. Defaults to True.
+
+        Returns:
+            RenderedSample: Drawn RGB frames and the sample's name.
+        """
+        frames, frame_samples, is_clip = unpack_sample(sample, bgr=bgr)
+        drawn = [
+            self.draw_frame(frame, data_sample)
+            for frame, data_sample in zip(frames, frame_samples)
+        ]
+        frame_ids = [s.metainfo.get('frame_id') for s in frame_samples]
+        return RenderedSample(
+            name=sample_name(frame_samples, is_clip),
+            frames=drawn,
+            is_clip=is_clip,
+            frame_ids=frame_ids)
+
+
+@dataclass
+class RenderedSample:
+    """Drawn frames of one packed sample.
+
+    Attributes:
+        name (str): File-name safe image stem or video name.
+        frames (list[np.ndarray]): RGB ``uint8`` frames (one for images).
+        is_clip (bool): Whether the sample came from ``PackTrackInputs``.
+        frame_ids (list): ``frame_id`` metainfo of each frame, if any.
+    """
+    name: str
+    frames: List[np.ndarray]
+    is_clip: bool
+    frame_ids: List[Optional[int]] = field(default_factory=list)
+
+
+def render_sample(sample: Dict[str, Any],
+                  visualizer: Optional[ClipLocalVisualizer] = None,
+                  dataset_meta: Optional[dict] = None,
+                  bgr: bool = True) -> RenderedSample:
+    """Render a packed sample with ``visualizer`` (a default one if None).
+
+    Args:
+        sample (dict): ``dict(inputs=..., data_samples=...)``.
+        visualizer (ClipLocalVisualizer, optional): Visualizer to draw with.
+        dataset_meta (dict, optional): Sets ``visualizer.dataset_meta``
+            (class names) when given.
+        bgr (bool): Whether ``inputs`` is BGR. Defaults to True.
+
+    Returns:
+        RenderedSample: The drawn frames.
+    """
+    if visualizer is None:
+        visualizer = ClipLocalVisualizer(name='clip_renderer')
+    if dataset_meta is not None:
+        visualizer.dataset_meta = dataset_meta
+    return visualizer.draw_clip(sample, bgr=bgr)
+
+
+# --------------------------------------------------------------------------
+# writers
+# --------------------------------------------------------------------------
+def pad_to(frame: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Zero-pad an ``(h, w, 3)`` frame at the bottom / right to a size."""
+    out = np.zeros((height, width, 3), dtype=np.uint8)
+    out[:frame.shape[0], :frame.shape[1]] = frame
+    return out
+
+
+def common_size(frames: Sequence[np.ndarray],
+                multiple: int = 1) -> Tuple[int, int]:
+    """Largest ``(height, width)`` of ``frames``, rounded up to
+    ``multiple``."""
+    height = max(f.shape[0] for f in frames)
+    width = max(f.shape[1] for f in frames)
+    return (-(-height // multiple) * multiple,
+            -(-width // multiple) * multiple)
+
+
+def make_strip(frames: Sequence[np.ndarray], gap: int = 4) -> np.ndarray:
+    """Place frames side by side (left to right) with white gaps.
+
+    Frames of different heights are aligned at the top and padded black.
+    """
+    height = max(f.shape[0] for f in frames)
+    width = sum(f.shape[1] for f in frames) + gap * (len(frames) - 1)
+    strip = np.full((height, width, 3), 255, dtype=np.uint8)
+    x = 0
+    for frame in frames:
+        strip[:, x:x + frame.shape[1]] = pad_to(frame, height, frame.shape[1])
+        x += frame.shape[1] + gap
+    return strip
+
+
+def write_png(image: np.ndarray, path: Union[str, Path]) -> Path:
+    """Write an RGB image as PNG (creating the folder); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not cv2.imwrite(str(path), image[..., ::-1]):
+        raise OSError(f'could not write {path}')
+    return path
+
+
+def write_frame_pngs(frames: Sequence[np.ndarray],
+                     prefix: Union[str, Path]) -> List[Path]:
+    """Write ``{prefix}_frame{t:02d}.png`` for every frame."""
+    return [
+        write_png(frame, f'{prefix}_frame{t:02d}.png')
+        for t, frame in enumerate(frames)
+    ]
+
+
+def write_strip_png(frames: Sequence[np.ndarray], path: Union[str, Path],
+                    gap: int = 4) -> Path:
+    """Write all frames side by side into one PNG (see :func:`make_strip`)."""
+    return write_png(make_strip(frames, gap=gap), path)
+
+
+def with_timeline(frame: np.ndarray, t: int, num_frames: int,
+                  bar_height: int = 3) -> np.ndarray:
+    """Append a progress bar (white on black) showing ``t`` of ``num_frames``.
+
+    The bar is appended *below* the frame, so no content is hidden.
+    """
+    bar = np.zeros((bar_height, frame.shape[1], 3), dtype=np.uint8)
+    filled = max(1, round(frame.shape[1] * (t + 1) / num_frames))
+    bar[:, :filled] = 255
+    return np.concatenate([frame, bar], axis=0)
+
+
+def write_gif(frames: Sequence[np.ndarray], path: Union[str, Path],
+              fps: float = 4.0, timeline: bool = True) -> Path:
+    """Write an endlessly looping animated GIF, every frame ``1/fps`` s.
+
+    Pillow collapses *identical* consecutive frames into one (adding up their
+    durations); frame samplers repeat frames for short videos, and
+    pseudo-videos may hold still, so by default a 3-pixel timeline bar is
+    appended below each frame: it shows the position in the clip and keeps
+    the GIF at exactly ``len(frames)`` frames (as long as the frame is at
+    least ``len(frames)`` pixels wide).
+
+    Args:
+        frames (list[np.ndarray]): RGB frames (padded to a common size).
+        path (str | Path): Output file.
+        fps (float): Frames per second. Defaults to 4.
+        timeline (bool): Append the timeline bar. Defaults to True.
+
+    Returns:
+        Path: ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    height, width = common_size(frames)
+    images = []
+    for t, frame in enumerate(frames):
+        frame = pad_to(frame, height, width)
+        if timeline:
+            frame = with_timeline(frame, t, len(frames))
+        images.append(Image.fromarray(frame))
+    images[0].save(
+        path,
+        save_all=True,
+        append_images=images[1:],
+        duration=max(int(round(1000 / fps)), 10),
+        loop=0)
+    return path
+
+
+def write_mp4(frames: Sequence[np.ndarray], path: Union[str, Path],
+              fps: float = 4.0) -> Path:
+    """Write an MP4 (``mp4v`` codec) with ``cv2.VideoWriter``.
+
+    Frames are zero-padded to a common even size (the codec drops an odd last
+    row / column otherwise).
+
+    Args:
+        frames (list[np.ndarray]): RGB frames.
+        path (str | Path): Output file.
+        fps (float): Frames per second. Defaults to 4.
+
+    Returns:
+        Path: ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    height, width = common_size(frames, multiple=2)
+    writer = cv2.VideoWriter(
+        str(path), cv2.VideoWriter_fourcc(*'mp4v'), float(fps),
+        (width, height))
+    if not writer.isOpened():
+        raise OSError(f'cv2.VideoWriter cannot write {path} (mp4v)')
+    try:
+        for frame in frames:
+            writer.write(
+                np.ascontiguousarray(pad_to(frame, height, width)[..., ::-1]))
+    finally:
+        writer.release()
+    return path
+
+
+def write_rendered(rendered: RenderedSample,
+                   prefix: Union[str, Path],
+                   formats: Sequence[str] = ('png', ),
+                   fps: float = 4.0) -> List[Path]:
+    """Write a rendered sample in the requested formats.
+
+    * image sample: always ``{prefix}.png`` only (an animation of one frame
+      makes no sense, ``gif`` / ``mp4`` are ignored);
+    * clip, ``png``: ``{prefix}_frame{t:02d}.png`` per frame and
+      ``{prefix}_strip.png`` with all frames side by side;
+    * clip, ``gif``: ``{prefix}.gif``; clip, ``mp4``: ``{prefix}.mp4``.
+
+    Args:
+        rendered (RenderedSample): Output of :func:`render_sample`.
+        prefix (str | Path): Output path without suffix.
+        formats (list[str]): Subset of :data:`FORMATS`. Defaults to png.
+        fps (float): Frame rate of GIF / MP4. Defaults to 4.
+
+    Returns:
+        list[Path]: The written files.
+    """
+    unknown = set(formats) - set(FORMATS)
+    if unknown:
+        raise ValueError(f'unknown formats {sorted(unknown)}; use {FORMATS}')
+    if not rendered.is_clip:
+        return [write_png(rendered.frames[0], f'{prefix}.png')]
+    written: List[Path] = []
+    if 'png' in formats:
+        written += write_frame_pngs(rendered.frames, prefix)
+        written.append(write_strip_png(rendered.frames, f'{prefix}_strip.png'))
+    if 'gif' in formats:
+        written.append(write_gif(rendered.frames, f'{prefix}.gif', fps=fps))
+    if 'mp4' in formats:
+        written.append(write_mp4(rendered.frames, f'{prefix}.mp4', fps=fps))
+    return written

@@ -1,0 +1,70 @@
+"""Shared fixtures: the synthetic data set, written once per test session."""
+import copy
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+TINY_VIS_CONFIG = osp.join(
+    REPO, 'configs/mask2former_vis/mask2former_tiny_1xb2-300it_synthetic-vis.py')
+
+
+@pytest.fixture(scope='session')
+def synthetic_root(tmp_path_factory):
+    """A small synthetic data set: ``<root>/coco`` and ``<root>/ytvis``."""
+    from mmvis_pretrain.datasets.synthetic import make_synthetic_data
+    root = tmp_path_factory.mktemp('synthetic')
+    make_synthetic_data(
+        str(root), seed=0, num_images=8, num_val_images=4, num_videos=4,
+        num_val_videos=2)
+    return str(root)
+
+
+def synthetic_data_options(root: str) -> dict:
+    """``--cfg-options`` that point the synthetic configs at ``root``."""
+    ytvis = osp.join(root, 'ytvis') + '/'
+    coco = osp.join(root, 'coco') + '/'
+    return {
+        'train_dataloader.dataset.data_root': ytvis,
+        'val_dataloader.dataset.data_root': ytvis,
+        'test_dataloader.dataset.data_root': ytvis,
+        '_coco_root': coco,
+    }
+
+
+def tiny_vis_options(root: str, max_iters: int = 2, **extra) -> dict:
+    """Options that make the tiny VIS config run a few iterations on
+    ``root``'s synthetic videos with a short validation at the end."""
+    opts = synthetic_data_options(root)
+    opts.pop('_coco_root')
+    opts.update({
+        'train_cfg.max_iters': max_iters,
+        'train_cfg.val_interval': max_iters,
+        'default_hooks.checkpoint.interval': max_iters,
+        'default_hooks.logger.interval': 1,
+        'param_scheduler.milestones': [max_iters],
+        'param_scheduler.end': max_iters,
+        'randomness.seed': 0,
+    })
+    opts.update(extra)
+    return opts
+
+
+def as_cli(options: dict) -> list:
+    """``{'a.b': 1}`` -> ``['a.b=1']`` for ``--cfg-options``."""
+    out = []
+    for key, value in options.items():
+        if isinstance(value, (list, tuple)):
+            value = '[' + ','.join(str(v) for v in value) + ']'
+        out.append(f'{key}={value}')
+    return out
+
+
+@pytest.fixture
+def tiny_vis_cfg(synthetic_root, tmp_path):
+    """The tiny VIS config on the session's synthetic data (2 iterations)."""
+    cfg = Config.fromfile(TINY_VIS_CONFIG)
+    cfg.merge_from_dict(tiny_vis_options(synthetic_root))
+    cfg.work_dir = str(tmp_path / 'work_dir')
+    return copy.deepcopy(cfg)

@@ -1,0 +1,36 @@
+"""tools/dist_train.sh: 2 processes (gloo on CPU) for a couple of
+iterations of the tiny config."""
+import os
+import socket
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import REPO, TINY_VIS_CONFIG, as_cli, tiny_vis_options
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_dist_train_two_processes(synthetic_root, tmp_path):
+    work_dir = tmp_path / 'ddp'
+    env = dict(
+        os.environ, PYTHON=sys.executable, PORT=str(_free_port()),
+        OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore')
+    proc = subprocess.run(
+        ['bash', os.path.join(REPO, 'tools/dist_train.sh'), TINY_VIS_CONFIG,
+         '2', '--work-dir', str(work_dir), '--cfg-options',
+         *as_cli(tiny_vis_options(synthetic_root, max_iters=2))],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-4000:]
+    assert 'Distributed training: True' in log
+    assert (work_dir / 'iter_2.pth').exists()
+    state = torch.load(work_dir / 'iter_2.pth', weights_only=True)
+    assert state['meta']['iter'] == 2
