@@ -59,6 +59,9 @@ def build_cfg(args) -> Config:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    # absolute: mmdet's TrackVisualizationHook re-joins work_dir onto its
+    # output dir at every test iteration, nesting relative paths
+    cfg.work_dir = osp.abspath(cfg.work_dir)
     cfg.load_from = args.checkpoint
     adapt_cfg_to_device(cfg)
     if args.show or args.show_dir:

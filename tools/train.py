@@ -56,6 +56,9 @@ def build_cfg(args) -> Config:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    # absolute: mmdet's TrackVisualizationHook re-joins work_dir onto its
+    # output dir at every test iteration, nesting relative paths
+    cfg.work_dir = osp.abspath(cfg.work_dir)
     adapt_cfg_to_device(cfg, amp=args.amp)
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):

@@ -9,7 +9,9 @@ def adapt_cfg_to_device(cfg: Config, amp: bool = False) -> Config:
     """Make a config runnable on this machine, in place.
 
     * Distributed runs without CUDA use the ``gloo`` backend (configs name
-      ``nccl``, which needs GPUs), so ``tools/dist_train.sh`` works on CPU.
+      ``nccl``, which needs GPUs) and wrap the model in DDP without
+      ``device_ids`` (mmengine passes the local rank as a GPU id), so
+      ``tools/dist_train.sh`` works on CPU.
     * ``amp=True`` switches to mmengine's ``AmpOptimWrapper`` (dynamic loss
       scale) on CUDA. mmengine's AMP wrapper refuses to run without an
       accelerator, so on CPU it warns and trains in fp32 instead of failing.
@@ -25,6 +27,13 @@ def adapt_cfg_to_device(cfg: Config, amp: bool = False) -> Config:
     dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
     if not cuda and dist_cfg.get('backend', 'nccl') == 'nccl':
         dist_cfg['backend'] = 'gloo'
+    if not cuda and cfg.get('launcher', 'none') != 'none':
+        wrapper = cfg.get('model_wrapper_cfg') or dict(
+            type='MMDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+        wrapper['device_ids'] = None
+        cfg.model_wrapper_cfg = wrapper
     if amp:
         if cuda:
             if cfg.optim_wrapper.get('type', 'OptimWrapper') not in (

@@ -21,6 +21,10 @@ applies them on import (:func:`apply_stack_fixes` is idempotent).
    Its deprecation warning is silenced since we cannot act on it.
 4. ``mmcv.ops.Correlation`` has no CPU kernel: :func:`correlation_available`
    tells callers whether it can run on a device so they can pick a fallback.
+5. **Distributed runs without CUDA.** mmengine's ``pytorch`` launcher calls
+   ``torch.cuda.set_device`` unconditionally, which a CPU build of torch
+   cannot do. Without CUDA we initialise the process group directly (the
+   backend, ``gloo``, is chosen by :mod:`mmvis_pretrain.utils.runtime_cfg`).
 """
 import importlib
 import pickle
@@ -137,6 +141,25 @@ def correlation_available(device: str = 'cpu') -> bool:
     return torch.device(device).type == 'cuda' and torch.cuda.is_available()
 
 
+def patch_cpu_distributed_init() -> None:
+    """Let ``mmengine.dist.init_dist('pytorch', backend='gloo')`` run on
+    machines without CUDA (mmengine would call ``torch.cuda.set_device``)."""
+    from mmengine.dist import utils as dist_utils
+    original = dist_utils._init_dist_pytorch
+    if getattr(original, '_mmvis_cpu_aware', False):
+        return
+
+    def init_dist_pytorch(backend='nccl', init_backend='torch', **kwargs):
+        if torch.cuda.is_available() or init_backend != 'torch':
+            return original(backend, init_backend=init_backend, **kwargs)
+        if backend == 'nccl':
+            raise RuntimeError('the nccl backend needs CUDA; use gloo on CPU')
+        torch.distributed.init_process_group(backend=backend, **kwargs)
+
+    init_dist_pytorch._mmvis_cpu_aware = True
+    dist_utils._init_dist_pytorch = init_dist_pytorch
+
+
 def apply_stack_fixes() -> None:
     """Apply all fixes once (called when ``mmvis_pretrain`` is imported)."""
     global _APPLIED
@@ -147,4 +170,5 @@ def apply_stack_fixes() -> None:
     check_pkg_resources()
     register_checkpoint_safe_globals()
     patch_ytviseval_numpy()
+    patch_cpu_distributed_init()
     _APPLIED = True
