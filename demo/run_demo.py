@@ -30,7 +30,7 @@ def parse_args(argv=None):
     parser.add_argument('--data-root', default='data/synthetic')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
-        '--iters', type=int, default=150,
+        '--iters', type=int, default=300,
         help='training iterations of the miniature VIS model')
     return parser.parse_args(argv)
 
@@ -81,10 +81,13 @@ def main(argv=None):
     run(['tools/analysis_tools/browse_dataset.py', COCO_BROWSE_CONFIG,
          '--out', osp.join(work_dir, 'browse/coco'), '--num-samples', 4,
          '--cfg-options', f'train_dataloader.dataset.data_root={coco}'])
+    # 5-frame clips (the training pipeline samples 2) to show the motion
     run(['tools/analysis_tools/browse_dataset.py', VIS_CONFIG, '--out',
          osp.join(work_dir, 'browse/ytvis'), '--num-samples', 3,
          '--formats', 'png', 'gif', 'mp4', '--cfg-options',
-         *data_options(args.data_root)])
+         *data_options(args.data_root),
+         'train_dataloader.dataset.pipeline.0.num_ref_imgs=4',
+         'train_dataloader.dataset.pipeline.0.frame_range=4'])
 
     step(3, total, f'train the miniature Mask2Former-VIS ({args.iters} iters)')
     train_dir = osp.join(work_dir, 'mask2former_vis_tiny')

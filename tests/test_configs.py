@@ -60,8 +60,12 @@ def _point_at_synthetic(ds_cfg, synthetic_root, split, classes, tmp_path):
                                           tmp_path)
         ds_cfg.data_prefix = dict(
             img_path=osp.join(synthetic_root, 'ytvis', split, 'JPEGImages'))
-    else:  # image (COCO-format) data sets
+    else:  # image (COCO-format) data sets: the synthetic class names are
+        # COCO names, so the files load with the COCO class list as well
+        coco_split = 'train' if split == 'train' else 'val'
         ds_cfg.data_root = osp.join(synthetic_root, 'coco') + os.sep
+        ds_cfg.ann_file = f'annotations/instances_{coco_split}.json'
+        ds_cfg.data_prefix = dict(img=f'{coco_split}/')
     return ds_cfg
 
 

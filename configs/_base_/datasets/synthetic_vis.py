@@ -36,10 +36,13 @@ test_pipeline = [
     dict(type='PackTrackInputs')
 ]
 
+# InfiniteSampler: a tiny data set under an iteration-based loop would hit
+# mmengine's 2 s pause at every epoch boundary (every few iterations).
 train_dataloader = dict(
     batch_size=2,
     num_workers=0,
     persistent_workers=False,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
         _delete_=True,
         type=dataset_type,
