@@ -8,11 +8,17 @@ predictions per image / frame under ``work_dir/<timestamp>/<show-dir>``.
 """
 import argparse
 import os
-import os.path as osp
 
+from mmdet.engine.hooks.utils import trigger_visualization_hook
+from mmdet.evaluation import DumpDetResults
+from mmdet.utils import setup_cache_size_limit_of_dynamo
 from mmengine.config import Config, DictAction
+from mmengine.evaluator import DumpResults
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
+
+# importing the package applies the stack fixes and registers everything
+from mmvis_pretrain.utils.runtime_cfg import load_run_cfg
 
 
 def parse_args(argv=None):
@@ -46,24 +52,10 @@ def parse_args(argv=None):
 
 
 def build_cfg(args) -> Config:
-    from mmdet.engine.hooks.utils import trigger_visualization_hook
-
-    from mmvis_pretrain.utils.runtime_cfg import adapt_cfg_to_device
-
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
-    # absolute: mmdet's TrackVisualizationHook re-joins work_dir onto its
-    # output dir at every test iteration, nesting relative paths
-    cfg.work_dir = osp.abspath(cfg.work_dir)
+    """The config of the run: file + CLI overrides + machine adjustments."""
+    cfg = load_run_cfg(args.config, args.cfg_options, args.work_dir,
+                       args.launcher)
     cfg.load_from = args.checkpoint
-    adapt_cfg_to_device(cfg)
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
     return cfg
@@ -77,10 +69,6 @@ def is_video_model(cfg: Config) -> bool:
 
 def main(argv=None):
     args = parse_args(argv)
-    import mmvis_pretrain  # noqa: F401  (stack fixes + registration)
-    from mmdet.evaluation import DumpDetResults
-    from mmdet.utils import setup_cache_size_limit_of_dynamo
-    from mmengine.evaluator import DumpResults
     setup_cache_size_limit_of_dynamo()
 
     cfg = build_cfg(args)

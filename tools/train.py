@@ -7,11 +7,14 @@ Distributed: ``tools/dist_train.sh CONFIG NGPUS`` (torchrun; gloo on CPU).
 """
 import argparse
 import os
-import os.path as osp
 
+from mmdet.utils import setup_cache_size_limit_of_dynamo
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
+
+# importing the package applies the stack fixes and registers everything
+from mmvis_pretrain.utils.runtime_cfg import load_run_cfg
 
 
 def parse_args(argv=None):
@@ -44,22 +47,8 @@ def parse_args(argv=None):
 
 def build_cfg(args) -> Config:
     """The config of the run: file + CLI overrides + machine adjustments."""
-    from mmvis_pretrain.utils.runtime_cfg import adapt_cfg_to_device
-
-    cfg = Config.fromfile(args.config)
-    cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
-    # work_dir: CLI > config > ./work_dirs/<config name>
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs',
-                                osp.splitext(osp.basename(args.config))[0])
-    # absolute: mmdet's TrackVisualizationHook re-joins work_dir onto its
-    # output dir at every test iteration, nesting relative paths
-    cfg.work_dir = osp.abspath(cfg.work_dir)
-    adapt_cfg_to_device(cfg, amp=args.amp)
+    cfg = load_run_cfg(args.config, args.cfg_options, args.work_dir,
+                       args.launcher, amp=args.amp)
     if args.auto_scale_lr:
         if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
             raise RuntimeError('--auto-scale-lr needs auto_scale_lr='
@@ -76,8 +65,6 @@ def build_cfg(args) -> Config:
 
 def main(argv=None):
     args = parse_args(argv)
-    import mmvis_pretrain  # noqa: F401  (stack fixes + registration)
-    from mmdet.utils import setup_cache_size_limit_of_dynamo
     setup_cache_size_limit_of_dynamo()
 
     cfg = build_cfg(args)

@@ -1,8 +1,46 @@
 """Config adjustments that depend on the machine a job runs on."""
+import os.path as osp
 import warnings
+from typing import Optional
 
 import torch
 from mmengine.config import Config
+
+
+def load_run_cfg(config: str,
+                 cfg_options: Optional[dict] = None,
+                 work_dir: Optional[str] = None,
+                 launcher: str = 'none',
+                 amp: bool = False) -> Config:
+    """The config of a ``tools/train.py`` / ``tools/test.py`` run.
+
+    The file, then ``--cfg-options``, then the work dir (CLI > config >
+    ``./work_dirs/<config name>``, made absolute), then
+    :func:`adapt_cfg_to_device`.
+
+    Args:
+        config (str): config file.
+        cfg_options (dict, optional): ``--cfg-options`` overrides.
+        work_dir (str, optional): ``--work-dir``.
+        launcher (str): ``none`` / ``pytorch`` / ``slurm`` / ``mpi``.
+        amp (bool): ``--amp``.
+
+    Returns:
+        Config: the run's config.
+    """
+    cfg = Config.fromfile(config)
+    cfg.launcher = launcher
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        cfg.work_dir = osp.join('./work_dirs',
+                                osp.splitext(osp.basename(config))[0])
+    # absolute: mmdet's TrackVisualizationHook re-joins work_dir onto its
+    # output dir at every test iteration, which nests relative paths
+    cfg.work_dir = osp.abspath(cfg.work_dir)
+    return adapt_cfg_to_device(cfg, amp=amp)
 
 
 def adapt_cfg_to_device(cfg: Config, amp: bool = False) -> Config:

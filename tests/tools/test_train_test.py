@@ -114,3 +114,38 @@ class _nullcontext:
 
     def __exit__(self, *exc):
         return False
+
+
+TINY_COCO_CONFIG = TINY_VIS_CONFIG.replace(
+    'mask2former_vis/mask2former_tiny_1xb2-300it_synthetic-vis.py',
+    'mask2former/mask2former_tiny_1xb2-300it_synthetic-coco.py')
+
+
+@pytest.mark.slow
+def test_image_model_train_and_test(synthetic_root, tmp_path):
+    """The image branch: CocoMetric and mmdet's DumpDetResults for --out."""
+    coco = osp.join(synthetic_root, 'coco') + '/'
+    val_json = coco + 'annotations/instances_val.json'
+    opts = as_cli({
+        'train_dataloader.dataset.data_root': coco,
+        'val_dataloader.dataset.data_root': coco,
+        'test_dataloader.dataset.data_root': coco,
+        'val_evaluator.ann_file': val_json,
+        'test_evaluator.ann_file': val_json,
+        'train_cfg.max_iters': 1,
+        'train_cfg.val_interval': 1,
+        'default_hooks.checkpoint.interval': 1,
+    })
+    work_dir = tmp_path / 'img'
+    train_tool.main([TINY_COCO_CONFIG, '--work-dir', str(work_dir),
+                     '--cfg-options', *opts])
+    out = tmp_path / 'img_preds.pkl'
+    metrics = test_tool.main([TINY_COCO_CONFIG, str(work_dir / 'iter_1.pth'),
+                              '--work-dir', str(work_dir), '--out', str(out),
+                              '--cfg-options', *opts])
+    assert 'coco/segm_mAP' in metrics
+    with open(out, 'rb') as f:
+        preds = pickle.load(f)
+    assert len(preds) == 4  # validation images
+    assert 'pred_instances' in preds[0]
+    assert 'masks' not in preds[0].get('gt_instances', {})

@@ -13,9 +13,10 @@ STEP="start"
 NSTEPS=7
 n=0
 
-say() { printf '\033[1m[install %s/%s]\033[0m %s\n' "$n" "$NSTEPS" "$*"; }
+if [ -t 1 ]; then BOLD=$'\033[1m' RED=$'\033[31m' OFF=$'\033[0m'; else BOLD= RED= OFF=; fi
+say() { printf '%s[install %s/%s]%s %s\n' "$BOLD" "$n" "$NSTEPS" "$OFF" "$*"; }
 fail() {
-  printf '\033[31m[install] FAILED at step "%s"\033[0m: %s\n' "$STEP" "$1" >&2
+  printf '%s[install] FAILED at step "%s"%s: %s\n' "$RED" "$STEP" "$OFF" "$1" >&2
   [ -n "${2:-}" ] && [ -f "$2" ] && { echo "--- last lines of $2 ---" >&2; tail -n 40 "$2" >&2; }
   exit 1
 }
