@@ -1,1 +1,1 @@
-
+"""Engine: hooks, optimizer constructors and loops of the scope."""

@@ -1,1 +1,1 @@
-
+"""Evaluation: metrics for the runner (registered in ``METRICS``)."""

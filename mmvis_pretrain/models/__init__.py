@@ -1,1 +1,1 @@
-
+"""Models: necks, heads, trackers, VIS detectors, layers and losses."""

@@ -1,5 +1,5 @@
-"""tools/dist_train.sh: 2 processes (gloo on CPU) for a couple of
-iterations of the tiny config."""
+"""tools/dist_train.sh and tools/dist_test.sh: 2 processes (gloo on CPU)
+for a couple of iterations of the tiny config, then a 2-process test."""
 import os
 import socket
 import subprocess
@@ -34,3 +34,15 @@ def test_dist_train_two_processes(synthetic_root, tmp_path):
     assert (work_dir / 'iter_2.pth').exists()
     state = torch.load(work_dir / 'iter_2.pth', weights_only=True)
     assert state['meta']['iter'] == 2
+
+    # the two validation videos are split over the two ranks and gathered
+    env['PORT'] = str(_free_port())
+    proc = subprocess.run(
+        ['bash', os.path.join(REPO, 'tools/dist_test.sh'), TINY_VIS_CONFIG,
+         str(work_dir / 'iter_2.pth'), '2', '--work-dir', str(work_dir),
+         '--cfg-options', *as_cli(tiny_vis_options(synthetic_root))],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-4000:]
+    assert 'Iter(test) [1/1]' in log  # one video per rank
+    assert 'youtube_vis/segm_mAP' in log

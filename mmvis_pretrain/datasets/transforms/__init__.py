@@ -1,1 +1,1 @@
-
+"""Data transforms registered in ``mmvis_pretrain.registry.TRANSFORMS``."""

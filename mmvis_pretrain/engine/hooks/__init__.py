@@ -1,1 +1,1 @@
-
+"""Hooks registered in ``mmvis_pretrain.registry.HOOKS``."""

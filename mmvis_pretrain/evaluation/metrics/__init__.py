@@ -1,1 +1,1 @@
-
+"""Metrics registered in ``mmvis_pretrain.registry.METRICS``."""

@@ -1,1 +1,1 @@
-
+"""Dense heads registered in ``mmvis_pretrain.registry.MODELS``."""

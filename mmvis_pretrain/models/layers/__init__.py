@@ -1,1 +1,1 @@
-
+"""Building blocks shared by the models."""

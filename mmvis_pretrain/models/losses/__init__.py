@@ -1,1 +1,1 @@
-
+"""Losses registered in ``mmvis_pretrain.registry.MODELS``."""

@@ -1,1 +1,1 @@
-
+"""Necks registered in ``mmvis_pretrain.registry.MODELS``."""

@@ -1,1 +1,1 @@
-
+"""Trackers registered in ``mmvis_pretrain.registry.MODELS``."""

@@ -1,1 +1,1 @@
-
+"""Video instance segmentation models (registered in ``MODELS``)."""
