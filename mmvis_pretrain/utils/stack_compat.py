@@ -20,12 +20,15 @@ applies them on import (:func:`apply_stack_fixes` is idempotent).
    and :func:`check_pkg_resources` fails with an actionable message otherwise.
    Its deprecation warning is silenced since we cannot act on it.
 4. ``mmcv.ops.Correlation`` has no CPU kernel: :func:`correlation_available`
-   tells callers whether it can run on a device so they can pick a fallback.
+   tells whether mmcv can run it on a device, and
+   :class:`mmvis_pretrain.models.layers.Correlation` (same signature) falls
+   back to a pure-PyTorch implementation where it cannot.
 5. **Distributed runs without CUDA.** mmengine's ``pytorch`` launcher calls
    ``torch.cuda.set_device`` unconditionally, which a CPU build of torch
    cannot do. Without CUDA we initialise the process group directly (the
    backend, ``gloo``, is chosen by :mod:`mmvis_pretrain.utils.runtime_cfg`).
 """
+import functools
 import importlib
 import pickle
 import types
@@ -133,12 +136,23 @@ def check_pkg_resources() -> None:
                 'pip install "setuptools>=77,<81"') from err
 
 
-def correlation_available(device: str = 'cpu') -> bool:
+def correlation_available(device='cpu') -> bool:
     """Whether ``mmcv.ops.Correlation`` has a kernel for ``device``.
 
-    mmcv 2.1.0 compiles it for CUDA only; on CPU it raises at call time.
+    mmcv 2.1.0 compiles it for CUDA only (and not at all in mmcv-lite or a
+    build without CUDA); elsewhere it raises at call time.
     """
-    return torch.device(device).type == 'cuda' and torch.cuda.is_available()
+    return torch.device(device).type == 'cuda' and _mmcv_cuda_ops_built()
+
+
+@functools.lru_cache(maxsize=None)
+def _mmcv_cuda_ops_built() -> bool:
+    """Whether mmcv's compiled ops load and were built with CUDA."""
+    try:
+        from mmcv.ops import get_compiling_cuda_version
+        return get_compiling_cuda_version() != 'not available'
+    except Exception:  # mmcv-lite, a broken build, a missing extension
+        return False
 
 
 def patch_cpu_distributed_init() -> None:

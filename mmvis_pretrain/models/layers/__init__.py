@@ -1,1 +1,4 @@
 """Building blocks shared by the models."""
+from .correlation import Correlation, correlation
+
+__all__ = ['Correlation', 'correlation']
