@@ -73,7 +73,7 @@ mmcv_ok() { vpy -c 'import mmcv, sys; from mmcv.ops import nms, roi_align; sys.e
 if mmcv_ok; then say "present, ops import"; else
   log="$LOGDIR/mmcv.log"
   cuda=$(vpy -c 'import torch; print(int(torch.cuda.is_available()))')
-  say "building from source against torch (about 14 min on 2 cores; pip caches the wheel afterwards; log: $log)"
+  say "installing: a wheel from PIP_FIND_LINKS or pip's cache if there is one, else compiled from source against torch (about 11-14 min on 2 cores; log: $log)"
   start=$(date +%s)
   ( MMCV_WITH_OPS=1 FORCE_CUDA=$cuda MAX_JOBS=${MMCV_BUILD_JOBS:-$(nproc)} \
       vpy -m pip install --disable-pip-version-check -v --no-build-isolation \
