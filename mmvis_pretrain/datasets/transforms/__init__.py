@@ -1,1 +1,10 @@
 """Data transforms registered in ``mmvis_pretrain.registry.TRANSFORMS``."""
+from .clip_format import (INSTANCE_KEYS, ImageToClip, as_box_array,
+                          boxes_of_masks, merge_clip, select_instances,
+                          split_clip, sync_instances_to_masks)
+
+__all__ = [
+    'ImageToClip', 'split_clip', 'merge_clip', 'select_instances',
+    'sync_instances_to_masks', 'boxes_of_masks', 'as_box_array',
+    'INSTANCE_KEYS'
+]

@@ -1,0 +1,174 @@
+"""The clip format of mmdet's video pipelines, and the bridge from images.
+
+mmdet's video pipelines (``UniformRefFrameSample`` -> ``TransformBroadcaster``
+-> ``PackTrackInputs``) carry a clip as **one results dict whose every value
+is a list with one entry per frame** (``img``: T arrays ``(H, W, 3)``,
+``gt_bboxes``: T float32 arrays ``(n_t, 4)`` x1y1x2y2 (as
+``LoadTrackAnnotations`` gives them; mmdet's transforms accept them through
+``autocast_box_type``), ``gt_masks``: T ``BitmapMasks
+(n_t, H, W)``, ``gt_bboxes_labels`` / ``gt_instances_ids`` /
+``gt_ignore_flags``: T arrays ``(n_t,)``, ``frame_id``: T ints, ...). Each
+frame may hold a different subset of the instances; ``gt_instances_ids``
+links them across frames.
+
+:class:`ImageToClip` turns one decoded image sample (after
+``LoadImageFromFile`` + ``LoadAnnotations``) into that format, so every
+video transform of mmdet (``TransformBroadcaster(share_random_params=True)``
+with ``Resize`` / ``RandomFlip`` ...) and of this package applies, and
+``PackTrackInputs`` yields a ``TrackDataSample``. The image is decoded and its
+annotations parsed once per clip, not per frame.
+
+:func:`split_clip` / :func:`merge_clip` convert between the clip dict and a
+list of per-frame dicts (what ``TransformBroadcaster`` does internally);
+:func:`sync_instances_to_masks` re-derives boxes from masks and drops the
+instances a frame no longer shows.
+"""
+import copy
+from typing import Dict, List
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+from mmdet.structures.bbox import BaseBoxes
+from mmdet.structures.mask import BitmapMasks, PolygonMasks
+
+from mmvis_pretrain.registry import TRANSFORMS
+
+#: Per-instance keys of a frame: their first axis indexes the instances.
+INSTANCE_KEYS = ('gt_bboxes', 'gt_bboxes_labels', 'gt_masks',
+                 'gt_instances_ids', 'gt_ignore_flags')
+
+
+def split_clip(results: Dict[str, list]) -> List[dict]:
+    """Clip dict (every value a T-list) -> T per-frame dicts.
+
+    Raises:
+        ValueError: if the values are not lists of one common length.
+    """
+    lengths = {k: len(v) for k, v in results.items()}
+    bad = [k for k, v in results.items() if not isinstance(v, list)]
+    if bad or len(set(lengths.values())) != 1:
+        raise ValueError(
+            'a clip needs every value to be a list with one entry per frame; '
+            f'got lengths {lengths}' + (f', non-lists {bad}' if bad else ''))
+    num_frames = next(iter(lengths.values()))
+    return [{k: v[t] for k, v in results.items()} for t in range(num_frames)]
+
+
+def merge_clip(frames: List[dict]) -> Dict[str, list]:
+    """T per-frame dicts -> clip dict (the inverse of :func:`split_clip`)."""
+    keys = frames[0].keys()
+    return {k: [f[k] for f in frames] for k in keys}
+
+
+def select_instances(frame: dict, keep: np.ndarray) -> dict:
+    """Keep the instances ``keep`` (bool ``(n,)`` or indices) of a frame."""
+    keep = np.asarray(keep)
+    if keep.dtype == bool:
+        keep = np.flatnonzero(keep)
+    for key in INSTANCE_KEYS:
+        if key in frame:
+            frame[key] = frame[key][keep]
+    return frame
+
+
+def sync_instances_to_masks(frame: dict) -> dict:
+    """Boxes from masks; instances with an empty mask leave the frame.
+
+    After geometry (rotation, crop, paste) a mask is the truth: its tight box
+    becomes ``gt_bboxes`` and an instance whose mask is empty is absent from
+    this frame (its id lives on in the other frames).
+
+    Args:
+        frame (dict): One frame with ``gt_masks`` (``BitmapMasks``) and the
+            other :data:`INSTANCE_KEYS`.
+
+    Returns:
+        dict: ``frame``, updated in place.
+    """
+    masks = frame.get('gt_masks')
+    if masks is None:
+        return frame
+    if isinstance(masks, PolygonMasks):
+        raise TypeError('clip transforms need BitmapMasks: use '
+                        'LoadAnnotations(with_mask=True, poly2mask=True)')
+    areas = masks.masks.reshape(len(masks), -1).any(axis=1) \
+        if len(masks) else np.zeros(0, dtype=bool)
+    select_instances(frame, areas)
+    if 'gt_bboxes' in frame:
+        frame['gt_bboxes'] = boxes_of_masks(frame['gt_masks'])
+    return frame
+
+
+def boxes_of_masks(masks: BitmapMasks) -> np.ndarray:
+    """Tight ``(n, 4)`` float32 x1y1x2y2 boxes of ``masks`` (empty: 0s)."""
+    return masks.get_bboxes(dst_type='hbox').numpy().astype(np.float32)
+
+
+def as_box_array(boxes) -> np.ndarray:
+    """``HorizontalBoxes`` / array-like -> float32 ``(n, 4)`` array."""
+    if isinstance(boxes, BaseBoxes):
+        boxes = boxes.numpy()
+    return np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
+
+
+@TRANSFORMS.register_module()
+class ImageToClip(BaseTransform):
+    """Replicate one image sample into a ``num_frames`` clip (pseudo-video).
+
+    Every key becomes a list of ``num_frames`` independent copies (arrays
+    are copied, so per-frame transforms cannot leak into other frames), and
+    the keys a video sample has are added:
+
+    * ``gt_instances_ids``: ``1..n`` in annotation order (mmdet's video code
+      treats id 0 as missing), the same in every frame;
+    * ``frame_id``: ``0..T-1``; ``video_id``: the image's ``img_id``;
+      ``video_length`` / ``ori_video_length``: ``T``;
+    * ``key_frame_flags``: the first frame is the key frame.
+
+    Required keys: ``img`` and, for training, the keys of
+    ``LoadAnnotations(with_bbox=True, with_mask=True)`` (an image without
+    instances gives a clip without instances).
+
+    Args:
+        num_frames (int): T >= 1.
+    """
+
+    def __init__(self, num_frames: int = 3) -> None:
+        if num_frames < 1:
+            raise ValueError(f'num_frames must be >= 1, got {num_frames}')
+        self.num_frames = num_frames
+
+    def transform(self, results: dict) -> dict:
+        if 'img' not in results:
+            raise KeyError('ImageToClip needs a decoded image: put '
+                           'LoadImageFromFile (and LoadAnnotations) before it')
+        results = dict(results)
+        if 'gt_bboxes' in results:
+            results['gt_bboxes'] = as_box_array(results['gt_bboxes'])
+        if 'gt_bboxes_labels' in results and \
+                'gt_instances_ids' not in results:
+            num = len(results['gt_bboxes_labels'])
+            results['gt_instances_ids'] = np.arange(1, num + 1,
+                                                    dtype=np.int64)
+        num_frames = self.num_frames
+        clip = {
+            key: [value] + [copy.deepcopy(value)
+                            for _ in range(num_frames - 1)]
+            for key, value in results.items()
+        }
+        clip['frame_id'] = list(range(num_frames))
+        clip['video_id'] = [results.get('img_id')] * num_frames
+        clip['video_length'] = [num_frames] * num_frames
+        clip['ori_video_length'] = [num_frames] * num_frames
+        clip['key_frame_flags'] = [t == 0 for t in range(num_frames)]
+        return clip
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(num_frames={self.num_frames})'
+
+
+__all__ = [
+    'ImageToClip', 'split_clip', 'merge_clip', 'select_instances',
+    'sync_instances_to_masks', 'boxes_of_masks', 'as_box_array',
+    'INSTANCE_KEYS'
+]
