@@ -15,6 +15,9 @@ from conftest import REPO
 CONFIGS = sorted(
     p for p in glob.glob(osp.join(REPO, 'configs', '**', '*.py'),
                          recursive=True) if '_base_' not in p)
+# base data set configs are complete data configs of their own
+DATASET_BASES = sorted(
+    glob.glob(osp.join(REPO, 'configs', '_base_', 'datasets', '*.py')))
 
 
 def _rel(path):
@@ -52,9 +55,23 @@ def _relabelled_ann(synthetic_root, split, classes, tmp_path):
     return str(out)
 
 
-def _point_at_synthetic(ds_cfg, synthetic_root, split, classes, tmp_path):
+def _point_at_synthetic(ds_cfg, synthetic_root, split, tmp_path):
+    """Redirect a data set config (wrappers included) to the synthetic
+    data, keeping its type, options and pipeline."""
+    from mmvis_pretrain.registry import DATASETS
     ds_cfg = copy.deepcopy(ds_cfg)
-    if 'ann_file' in ds_cfg and 'img_path' in ds_cfg.get('data_prefix', {}):
+    if 'datasets' in ds_cfg:  # ConcatDataset
+        ds_cfg.datasets = [
+            _point_at_synthetic(d, synthetic_root, split, tmp_path)
+            for d in ds_cfg.datasets
+        ]
+        return ds_cfg
+    if 'dataset' in ds_cfg:  # RepeatDataset, ClassBalancedDataset, ...
+        ds_cfg.dataset = _point_at_synthetic(ds_cfg.dataset, synthetic_root,
+                                             split, tmp_path)
+        return ds_cfg
+    if 'img_path' in ds_cfg.get('data_prefix', {}):  # video data sets
+        classes = DATASETS.get(ds_cfg.type).METAINFO['classes']
         ds_cfg.data_root = ''
         ds_cfg.ann_file = _relabelled_ann(synthetic_root, split, classes,
                                           tmp_path)
@@ -69,19 +86,27 @@ def _point_at_synthetic(ds_cfg, synthetic_root, split, classes, tmp_path):
     return ds_cfg
 
 
+def _build_and_sample(cfg, synthetic_root, tmp_path):
+    from mmvis_pretrain.registry import DATASETS
+    for loader, split in (('train_dataloader', 'train'),
+                          ('test_dataloader', 'valid')):
+        if loader not in cfg:
+            continue
+        ds_cfg = _point_at_synthetic(cfg[loader].dataset, synthetic_root,
+                                     split, tmp_path)
+        dataset = DATASETS.build(ds_cfg)
+        assert len(dataset) > 0, loader
+        sample = dataset[0]
+        assert {'inputs', 'data_samples'} <= set(sample), loader
+
+
 @pytest.mark.parametrize('config', CONFIGS, ids=_rel)
 def test_datasets_and_pipelines_build(config, registered, synthetic_root,
                                       tmp_path):
-    from mmvis_pretrain.registry import DATASETS
-    cfg = Config.fromfile(config)
-    for loader, split in (('train_dataloader', 'train'),
-                          ('test_dataloader', 'valid')):
-        ds_cfg = cfg[loader].dataset
-        cls = DATASETS.get(ds_cfg.type)
-        classes = cls.METAINFO['classes']
-        ds_cfg = _point_at_synthetic(ds_cfg, synthetic_root, split, classes,
-                                     tmp_path)
-        dataset = DATASETS.build(ds_cfg)
-        assert len(dataset) > 0, (config, loader)
-        sample = dataset[0]
-        assert {'inputs', 'data_samples'} <= set(sample)
+    _build_and_sample(Config.fromfile(config), synthetic_root, tmp_path)
+
+
+@pytest.mark.parametrize('config', DATASET_BASES, ids=_rel)
+def test_base_dataset_configs_build(config, registered, synthetic_root,
+                                    tmp_path):
+    _build_and_sample(Config.fromfile(config), synthetic_root, tmp_path)
