@@ -35,3 +35,22 @@ def test_synthetic_images(synthetic_root, tmp_path):
         config, '--out', str(tmp_path), '--num-samples', '3', '--cfg-options',
         f'train_dataloader.dataset.data_root={coco}'])
     assert len(written) == 3 and all(str(p).endswith('.png') for p in written)
+
+
+def test_mmdet_scoped_config(synthetic_root, tmp_path):
+    """A plain mmdet config (default_scope='mmdet', mmdet's visualizer) is
+    browsed too."""
+    coco = osp.join(synthetic_root, 'coco') + '/'
+    cfg_file = tmp_path / 'mmdet_cfg.py'
+    cfg_file.write_text(
+        "default_scope = 'mmdet'\n"
+        "visualizer = dict(type='DetLocalVisualizer')\n"
+        "train_dataloader = dict(dataset=dict(type='CocoDataset', "
+        f"data_root={coco!r}, ann_file='annotations/instances_train.json', "
+        "data_prefix=dict(img='train/'), pipeline=["
+        "dict(type='LoadImageFromFile'), "
+        "dict(type='LoadAnnotations', with_bbox=True, with_mask=True), "
+        "dict(type='PackDetInputs')]))\n")
+    written = browse.main([str(cfg_file), '--out', str(tmp_path / 'o'),
+                           '--num-samples', '2'])
+    assert len(written) == 2

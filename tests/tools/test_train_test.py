@@ -79,6 +79,8 @@ def test_load_from_restores_weights(synthetic_root, tmp_path):
         *as_cli(tiny_vis_options(synthetic_root, 1)), f'load_from={ckpt}'])
     cfg = train_tool.build_cfg(args)
     runner = Runner.from_cfg(cfg)
+    fresh = {k: v.clone() for k, v in runner.model.state_dict().items()}
+    assert any(not torch.equal(v, saved[k]) for k, v in fresh.items())
     runner.load_or_resume()
     for key, value in runner.model.state_dict().items():
         assert torch.equal(value, saved[key]), key

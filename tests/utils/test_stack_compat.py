@@ -18,22 +18,24 @@ def _roundtrip(obj):
     return torch.load(buf, weights_only=True)
 
 
-def test_weights_only_stays_the_default():
-    """We allow-list types; we never switch the safe loader off."""
-    buf = io.BytesIO()
-    torch.save({'x': torch.ones(1)}, buf)
-    buf.seek(0)
+class _Evil:
 
-    class Evil:
+    def __reduce__(self):
+        return (print, ('pwned', ))
 
-        def __reduce__(self):
-            return (print, ('pwned', ))
 
-    evil = io.BytesIO()
-    torch.save({'e': Evil()}, evil)
-    evil.seek(0)
+def test_mmengine_loader_keeps_weights_only(tmp_path):
+    """mmengine's own checkpoint loader (what load_from / resume use) still
+    refuses arbitrary code: we allow-list types, we never switch the safe
+    loader off."""
+    from mmengine.runner.checkpoint import _load_checkpoint
+    evil = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {}, 'e': _Evil()}, evil)
     with pytest.raises(pickle.UnpicklingError):
-        torch.load(evil)  # default weights_only=True refuses arbitrary code
+        _load_checkpoint(str(evil), map_location='cpu')
+    good = tmp_path / 'good.pth'
+    torch.save({'state_dict': {'w': torch.ones(2)}}, good)
+    assert _load_checkpoint(str(good))['state_dict']['w'].sum() == 2
 
 
 def test_message_hub_state_loads_with_weights_only():
@@ -119,10 +121,28 @@ def test_pkg_resources_importable():
     assert package_utils.is_installed('mmdet')
 
 
-def test_apply_is_idempotent():
-    before = len(torch.serialization.get_safe_globals())
-    stack_compat.apply_stack_fixes()
-    assert len(torch.serialization.get_safe_globals()) == before
+def test_missing_pkg_resources_says_how_to_fix(monkeypatch):
+    real_import = stack_compat.importlib.import_module
+
+    def fake_import(name, *args):
+        if name == 'pkg_resources':
+            raise ImportError('No module named pkg_resources')
+        return real_import(name, *args)
+
+    monkeypatch.setattr(stack_compat.importlib, 'import_module', fake_import)
+    with pytest.raises(ImportError, match='setuptools>=77,<81'):
+        stack_compat.check_pkg_resources()
+
+
+def test_patches_do_not_stack():
+    """Re-applying a patch keeps the first wrapper (no double wrapping)."""
+    from mmdet.evaluation.functional import ytviseval
+    from mmengine.dist import utils as dist_utils
+    init_dist, np_view = dist_utils._init_dist_pytorch, ytviseval.np
+    stack_compat.patch_cpu_distributed_init()
+    stack_compat.patch_ytviseval_numpy()
+    assert dist_utils._init_dist_pytorch is init_dist
+    assert ytviseval.np is np_view
 
 
 def test_correlation_cpu_reported_unavailable():

@@ -114,7 +114,9 @@ def build_visualizer(cfg: Config) -> ClipLocalVisualizer:
     (e.g. mmdet's ``DetLocalVisualizer``) a default ``ClipLocalVisualizer``
     is built. A unique name keeps repeated calls from sharing an instance.
     """
-    vis_cfg = dict(type='ClipLocalVisualizer')
+    # the class itself, not its name: under a config's ``default_scope``
+    # (e.g. 'mmdet') the name would be looked up in another registry
+    vis_cfg = dict(type=ClipLocalVisualizer)
     cfg_vis = cfg.get('visualizer')
     if cfg_vis and 'type' in cfg_vis:
         vis_type = cfg_vis['type']
@@ -123,6 +125,7 @@ def build_visualizer(cfg: Config) -> ClipLocalVisualizer:
         if vis_cls is not None and issubclass(vis_cls, ClipLocalVisualizer):
             vis_cfg = {k: v for k, v in cfg_vis.items()
                        if k not in _BACKEND_KEYS}
+            vis_cfg['type'] = vis_cls
     vis_cfg['name'] = f'browse_dataset_{time.time_ns()}'
     return VISUALIZERS.build(vis_cfg)
 

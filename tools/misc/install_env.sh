@@ -3,7 +3,8 @@
 # checks what is there and skips itself when it is satisfied.
 #   torch (kept if present; else torch==2.13.0) -> build tools -> mmcv 2.1.0
 #   compiled with ops -> runtime deps -> test deps + openmim -> this package.
-# Env: VENV (default .venv), PYTHON (default python3), MMCV_BUILD_JOBS.
+# Env: VENV (default .venv), PYTHON (default python3), MMCV_BUILD_JOBS,
+#      TORCH_INDEX_URL (an extra index for torch, e.g. a CUDA or CPU wheel index).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 VENV=${VENV:-.venv}
@@ -54,8 +55,23 @@ if vpy -c 'import torch' 2>/dev/null; then
   say "kept: torch $(vpy -c 'import torch; print(torch.__version__, "cuda" if torch.cuda.is_available() else "cpu")')"
 else
   spec=$(grep -E '^torch' requirements/build.txt)
-  say "installing $spec (log: $LOGDIR/torch.log)"
-  pip_install torch "$spec"
+  if [ -n "${TORCH_INDEX_URL:-}" ]; then
+    say "installing $spec from $TORCH_INDEX_URL (log: $LOGDIR/torch.log)"
+    pip_install torch "$spec" --extra-index-url "$TORCH_INDEX_URL"
+  elif command -v nvidia-smi >/dev/null 2>&1; then
+    say "installing $spec (GPU machine: the CUDA build; log: $LOGDIR/torch.log)"
+    pip_install torch "$spec"
+  else
+    # No GPU: the CPU build. PyPI's default Linux x86_64 wheel is the CUDA
+    # one (several GB of nvidia packages); the +cpu build comes from a
+    # configured find-links / index, else from PyTorch's CPU index.
+    say "installing $spec+cpu (no GPU; log: $LOGDIR/torch.log)"
+    if ! vpy -m pip install --disable-pip-version-check "$spec+cpu" \
+        >"$LOGDIR/torch.log" 2>&1; then
+      pip_install torch "$spec+cpu" --extra-index-url \
+        https://download.pytorch.org/whl/cpu
+    fi
+  fi
 fi
 
 # ---------------------------------------------------------------- 3. build tools
@@ -75,9 +91,16 @@ if mmcv_ok; then say "present, ops import"; else
   cuda=$(vpy -c 'import torch; print(int(torch.cuda.is_available()))')
   say "installing: a wheel from PIP_FIND_LINKS or pip's cache if there is one, else compiled from source against torch (about 11-14 min on 2 cores; log: $log)"
   start=$(date +%s)
+  rebuild=()
+  if vpy -c 'import mmcv' 2>/dev/null; then
+    # installed but its ops do not load (mmcv-lite, or built for another
+    # torch): pip would call it satisfied, and its cache may hold that build
+    say "an mmcv without working ops is installed: rebuilding it"
+    rebuild=(--force-reinstall --no-deps --no-cache-dir)
+  fi
   ( MMCV_WITH_OPS=1 FORCE_CUDA=$cuda MAX_JOBS=${MMCV_BUILD_JOBS:-$(nproc)} \
       vpy -m pip install --disable-pip-version-check -v --no-build-isolation \
-      -r requirements/mmcv.txt >"$log" 2>&1; echo $? >"$log.rc" ) &
+      "${rebuild[@]}" -r requirements/mmcv.txt >"$log" 2>&1; echo $? >"$log.rc" ) &
   pid=$!
   while kill -0 "$pid" 2>/dev/null; do
     sleep 30
@@ -124,7 +147,8 @@ fi
 # mim looks for <site-packages>/mmvis_pretrain/.mim/{tools,configs}; a PEP 660
 # editable install has no such folder, so point one at the checkout.
 site=$(vpy -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
-if [ ! -e "$site/mmvis_pretrain" ]; then
-  ln -s "$here/mmvis_pretrain" "$site/mmvis_pretrain" || fail "could not link the package for mim"
+if [ "$(readlink "$site/mmvis_pretrain" 2>/dev/null)" != "$here/mmvis_pretrain" ] \
+    && { [ -L "$site/mmvis_pretrain" ] || [ ! -e "$site/mmvis_pretrain" ]; }; then
+  ln -sfn "$here/mmvis_pretrain" "$site/mmvis_pretrain" || fail "could not link the package for mim"
 fi
 say "done: $(vpy -c 'import torch, mmcv, mmengine, mmdet, mmvis_pretrain as m; print(f"torch {torch.__version__}, mmcv {mmcv.__version__}, mmengine {mmengine.__version__}, mmdet {mmdet.__version__}, mmvis_pretrain {m.__version__}")')"
