@@ -1,0 +1,126 @@
+"""End-to-end tests of ``tools/analysis_tools/benchmark_pipeline.py``.
+
+A tiny COCO json (three 48x32 images) is written into ``tmp_path`` with two
+configs over mmdet's ``CocoDataset``: an image pipeline (``PackDetInputs``)
+and a pseudo-video one (``ImageToClip(num_frames=3)`` + ``PackTrackInputs``).
+No timing is asserted, only the report's structure and frame counting.
+"""
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from tool_loader import load_tool
+
+IMG_W, IMG_H = 48, 32
+COMMON = """
+train_dataloader = dict(
+    dataset=dict(
+        type='CocoDataset',
+        data_root={root!r},
+        ann_file='instances.json',
+        metainfo=dict(classes=('person', 'dog')),
+        data_prefix=dict(img=''),
+        filter_cfg=dict(filter_empty_gt=True),
+        pipeline=[
+            dict(type='LoadImageFromFile'),
+            dict(type='LoadAnnotations', with_bbox=True, with_mask=True,
+                 poly2mask=True),
+            {middle}
+        ]))
+"""
+IMAGE_STEPS = """dict(type='Resize', scale=(64, 40), keep_ratio=True),
+            dict(type='PackDetInputs'),"""
+CLIP_STEPS = """dict(type='ImageToClip', num_frames=3),
+            dict(type='TransformBroadcaster', share_random_params=True,
+                 transforms=[dict(type='Resize', scale=(64, 40),
+                                  keep_ratio=True)]),
+            dict(type='PackTrackInputs'),"""
+
+
+@pytest.fixture(scope='module')
+def tool():
+    """The tool imported as a module (``tools`` is not a package)."""
+    return load_tool('tools/analysis_tools/benchmark_pipeline.py')
+
+
+@pytest.fixture
+def configs(tmp_path: Path):
+    """(image config, clip config) over a tiny COCO json."""
+    images, annotations = [], []
+    for i in range(3):
+        name = f'{i}.jpg'
+        cv2.imwrite(str(tmp_path / name),
+                    np.full((IMG_H, IMG_W, 3), 60 * i, np.uint8))
+        images.append(dict(id=i, file_name=name, width=IMG_W, height=IMG_H))
+        x, y, w, h = 4 + i, 3, 12, 10
+        annotations.append(dict(
+            id=i + 1, image_id=i, category_id=1 + i % 2, bbox=[x, y, w, h],
+            area=w * h, iscrowd=0,
+            segmentation=[[x, y, x + w, y, x + w, y + h, x, y + h]]))
+    (tmp_path / 'instances.json').write_text(json.dumps(dict(
+        images=images, annotations=annotations,
+        categories=[dict(id=1, name='person'), dict(id=2, name='dog')])))
+    paths = []
+    for name, middle in (('image_cfg.py', IMAGE_STEPS),
+                         ('clip_cfg.py', CLIP_STEPS)):
+        path = tmp_path / name
+        path.write_text(COMMON.format(root=str(tmp_path), middle=middle))
+        paths.append(str(path))
+    return paths
+
+
+def _check_result(result, config, frames, num_samples=4):
+    assert result['config'] == config
+    assert result['dataset'] == 'CocoDataset'
+    assert result['dataset_length'] == 3
+    assert result['num_samples'] == num_samples
+    assert result['frames_per_sample'] == frames
+    assert result['samples_per_s'] > 0
+    assert result['frames_per_s'] == pytest.approx(
+        result['samples_per_s'] * frames)
+    for key in ('ms_per_sample', 'ms_per_frame'):
+        assert set(result[key]) == {'median', 'mean'}
+        assert result[key]['median'] > 0 and result[key]['mean'] > 0
+    assert result['ms_per_frame']['mean'] == pytest.approx(
+        result['ms_per_sample']['mean'] / frames)
+
+
+def test_image_and_clip_configs(tool, configs, tmp_path, capsys):
+    out = tmp_path / 'report' / 'bench.json'
+    image_cfg, clip_cfg = configs
+    results = tool.main([image_cfg, clip_cfg, '--num-samples', '4',
+                         '--warmup', '1', '--out', str(out)])
+    assert len(results) == 2
+    _check_result(results[0], image_cfg, frames=1)
+    _check_result(results[1], clip_cfg, frames=3)
+    report = json.loads(out.read_text())
+    assert {k: report[k] for k in ('split', 'num_samples', 'warmup')} == \
+        dict(split='train', num_samples=4, warmup=1)
+    assert report['results'] == json.loads(json.dumps(results))
+    printed = capsys.readouterr().out
+    assert 'samples/s' in printed and 'ms/frame med' in printed
+    assert 'image_cfg.py' in printed and 'clip_cfg.py' in printed
+
+
+def test_cfg_options(tool, configs):
+    """``--cfg-options`` reach the pipeline (here: T = 2)."""
+    results = tool.main([
+        configs[1], '--num-samples', '2', '--warmup', '0', '--cfg-options',
+        'train_dataloader.dataset.pipeline.2.num_frames=2'
+    ])
+    _check_result(results[0], configs[1], frames=2, num_samples=2)
+
+
+def test_frames_of_rejects_unknown(tool):
+    with pytest.raises(TypeError, match='cannot count frames'):
+        tool.frames_of(dict(inputs=None, data_samples=[1, 2]))
+
+
+def test_bad_arguments(tool, configs):
+    with pytest.raises(SystemExit):
+        tool.parse_args([configs[0], '--num-samples', '0'])
+    with pytest.raises(KeyError, match='val_dataloader'):
+        tool.main([configs[0], '--split', 'val', '--num-samples', '1'])
