@@ -2,13 +2,17 @@
 from .clip_format import (INSTANCE_KEYS, ImageToClip, as_box_array,
                           boxes_of_masks, merge_clip, select_instances,
                           split_clip, sync_instances_to_masks)
+from .clip_geometry import (ClipPanCrop, crop_frame, draw_crop_size,
+                            pan_origins)
 from .clip_rotate import ClipRotate
 from .photometric import GaussianBlur, Hue, Identity
 from .video_auto_augment import VideoAutoAugment
+from .video_copy_paste import VideoCopyPaste
 
 __all__ = [
     'ImageToClip', 'split_clip', 'merge_clip', 'select_instances',
     'sync_instances_to_masks', 'boxes_of_masks', 'as_box_array',
     'INSTANCE_KEYS', 'ClipRotate', 'GaussianBlur', 'Hue', 'Identity',
-    'VideoAutoAugment'
+    'VideoAutoAugment', 'VideoCopyPaste', 'ClipPanCrop', 'crop_frame',
+    'draw_crop_size', 'pan_origins'
 ]
