@@ -17,7 +17,8 @@ CONFIGS = sorted(
                          recursive=True) if '_base_' not in p)
 # base data set configs are complete data configs of their own
 DATASET_BASES = sorted(
-    glob.glob(osp.join(REPO, 'configs', '_base_', 'datasets', '*.py')))
+    glob.glob(osp.join(REPO, 'configs', '_base_', 'datasets', '**', '*.py'),
+              recursive=True))
 
 
 def _rel(path):

@@ -1,6 +1,5 @@
 """Video instance segmentation dataset over raw or CocoVID JSON."""
 import logging
-import os.path as osp
 from typing import Dict, List, Optional, Sequence
 
 from mmdet.datasets import BaseVideoDataset
@@ -112,10 +111,12 @@ class VISDataset(BaseVideoDataset):
     def parse_data_info(self, raw_data_info: dict) -> dict:
         """Parse one frame and its per-frame annotations.
 
-        Follows :meth:`BaseVideoDataset.parse_data_info` (same skipping of
-        ignored, zero-area and out-of-class annotations) but labels by
-        ``cat2label`` of the name mapping and keeps extra per-frame keys
-        (e.g. OVIS ``occlusion``).
+        :meth:`BaseVideoDataset.parse_data_info` does the work (image path,
+        skipping of ignored, zero-area, out-of-image and out-of-class
+        annotations, ``bbox_label`` by ``cat2label``, which
+        :meth:`_map_classes` built by name); this override only adds a
+        missing ``area`` (``w * h``, where mmdet would fail) and keeps the
+        extra per-frame keys (e.g. OVIS ``occlusion``), which mmdet drops.
 
         Args:
             raw_data_info (dict): ``raw_img_info`` (a frame) and
@@ -125,10 +126,8 @@ class VISDataset(BaseVideoDataset):
             dict: The frame's data info with ``img_path`` and ``instances``.
         """
         img_info = raw_data_info['raw_img_info']
-        info = dict(img_info)
-        prefix = self.data_prefix.get('img_path', None)
-        info['img_path'] = osp.join(prefix, img_info['file_name']) \
-            if prefix is not None else img_info['file_name']
+        info = super().parse_data_info(
+            dict(raw_img_info=img_info, raw_ann_info=[]))
         info['instances'] = [
             inst for i, ann in enumerate(raw_data_info['raw_ann_info'])
             if (inst := self._parse_instance(ann, i, img_info)) is not None
@@ -137,25 +136,21 @@ class VISDataset(BaseVideoDataset):
 
     def _parse_instance(self, ann: dict, index: int,
                         img_info: dict) -> Optional[dict]:
-        """One annotation as an mmdet instance, ``None`` if it is skipped."""
-        if ann.get('ignore', False) or \
-                ann['category_id'] not in self.cat2label:
+        """One annotation as an mmdet instance, ``None`` if it is skipped.
+
+        mmdet's instances do not say which annotation they came from, so each
+        annotation is passed to :meth:`BaseVideoDataset.parse_data_info` on
+        its own; ``index`` is the annotation's index in the frame, mmdet's
+        ``instance_id`` when the annotation has none.
+        """
+        if ann.get('area') is None:
+            ann = dict(ann, area=ann['bbox'][2] * ann['bbox'][3])
+        parsed = super().parse_data_info(
+            dict(raw_img_info=img_info, raw_ann_info=[ann]))['instances']
+        if not parsed:
             return None
-        x1, y1, w, h = ann['bbox']
-        inter_w = max(0, min(x1 + w, img_info['width']) - max(x1, 0))
-        inter_h = max(0, min(y1 + h, img_info['height']) - max(y1, 0))
-        area = ann.get('area')
-        area = w * h if area is None else area
-        if inter_w * inter_h == 0 or area <= 0 or w < 1 or h < 1:
-            return None
-        instance = dict(
-            bbox=[x1, y1, x1 + w, y1 + h],
-            bbox_label=self.cat2label[ann['category_id']],
-            ignore_flag=1 if ann.get('iscrowd', False) else 0,
-            # like mmdet: an image dataset has no ids, use the index
-            instance_id=ann.get('instance_id') or index)
-        if ann.get('segmentation'):
-            instance['mask'] = ann['segmentation']
+        instance = parsed[0]
+        instance['instance_id'] = ann.get('instance_id') or index
         for key, value in ann.get('extra', {}).items():
             instance.setdefault(key, value)
         return instance

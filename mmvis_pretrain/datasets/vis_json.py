@@ -5,7 +5,8 @@ Two schemas are understood:
 * **raw** (YouTube-VIS 2019 / 2021, OVIS): ``videos`` carry their
   ``file_names``; every entry of ``annotations`` is one *instance track* with
   per-frame lists ``segmentations`` / ``bboxes`` / ``areas`` (``None`` where
-  the object is absent). ``"annotations": null`` (OVIS valid / test) or no
+  the object is absent; a ``None`` box next to a mask is derived from the
+  mask). ``"annotations": null`` (OVIS valid / test) or no
   ``annotations`` key at all means "no annotations" (inference splits).
 * **cocovid** (mmdet's converted format, ``tools/dataset_converters/
   youtubevis2coco.py``): ``videos``, ``images`` with ``video_id`` /
@@ -18,9 +19,11 @@ one is concerned, the video (id and name / first frame).
 import json
 import os.path as osp
 from collections import Counter
-from typing import Iterable, List, Optional, Tuple
+from numbers import Real
+from typing import Iterable, List, Optional, Tuple, Union
 
 from mmengine.fileio import get_text
+from pycocotools import mask as mask_utils
 
 RAW = 'raw'
 COCOVID = 'cocovid'
@@ -151,19 +154,94 @@ def _index_videos(ann_file: str, videos: List[dict]) -> dict:
     return by_id
 
 
+def _is_int(value) -> bool:
+    """A JSON integer (``bool`` is not one)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value) -> bool:
+    """A JSON number (``bool`` is not one)."""
+    return isinstance(value, Real) and not isinstance(value, bool)
+
+
+def _bbox_problem(bbox) -> Optional[str]:
+    """What is wrong with an ``[x, y, w, h]`` box, ``None`` if nothing."""
+    if not isinstance(bbox, (list, tuple)) or len(bbox) != 4 or \
+            not all(_is_number(v) for v in bbox):
+        return f'must be 4 numbers [x, y, w, h], got {str(bbox)[:100]}'
+    return None
+
+
 def _check_raw_video(ann_file: str, video: dict) -> None:
     """Validate one raw video entry."""
     names = video.get('file_names')
     if not isinstance(names, list) or not names:
         _fail(ann_file, "'file_names' must be a non-empty list", video)
+    for i, name in enumerate(names):
+        if not isinstance(name, str) or not name:
+            _fail(ann_file, f"'file_names'[{i}] must be a non-empty string, "
+                  f'got {name!r}', video)
     for key in ('height', 'width'):
-        if not isinstance(video.get(key), int) or video[key] <= 0:
+        if not _is_int(video.get(key)) or video[key] <= 0:
             _fail(ann_file, f"'{key}' must be a positive int, got "
                   f'{video.get(key)!r}', video)
     length = video.get('length', len(names))
+    if not _is_int(length):
+        _fail(ann_file, f"'length' must be an int, got {length!r}", video)
     if length != len(names):
-        _fail(ann_file, f"'length' is {length} but there are {len(names)} "
-              "'file_names'", video)
+        _fail(ann_file, f"'length' is {length!r} but there are "
+              f"{len(names)!r} 'file_names'", video)
+
+
+def segmentation_bbox(segmentation: Union[list, dict], height: int,
+                      width: int) -> Tuple[List[float], float]:
+    """Tight box and area of a COCO segmentation, with pycocotools.
+
+    Args:
+        segmentation (list | dict): Polygons ``[[x0, y0, x1, y1, ...], ...]``
+            (each with at least 3 points), uncompressed RLE (``counts`` a
+            list) or compressed RLE (``counts`` a str / bytes).
+        height (int): Image height (used for polygons).
+        width (int): Image width (used for polygons).
+
+    Returns:
+        tuple(list[float], float): ``[x, y, w, h]`` (zeros for an empty
+        mask) and the mask area in pixels.
+
+    Raises:
+        ValueError: ``segmentation`` is not one of the forms above.
+    """
+    if isinstance(segmentation, list):
+        if not segmentation or not all(
+                isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0
+                and all(_is_number(v) for v in p) for p in segmentation):
+            raise ValueError('polygons must be lists of >= 6 numbers (an '
+                             'even count)')
+        # a polygon of exactly 4 numbers would be read as a box by
+        # frPyObjects; the check above rules that out
+        rle = mask_utils.merge(
+            mask_utils.frPyObjects(segmentation, height, width))
+    elif isinstance(segmentation, dict) and 'counts' in segmentation and \
+            'size' in segmentation:
+        size = segmentation['size']
+        if not (isinstance(size, list) and len(size) == 2
+                and all(_is_int(v) and v > 0 for v in size)):
+            raise ValueError(f"RLE 'size' must be [H, W], got {size!r}")
+        counts = segmentation['counts']
+        if isinstance(counts, list):
+            rle = mask_utils.frPyObjects(segmentation, *size)
+        elif isinstance(counts, (str, bytes)):
+            rle = segmentation
+        else:
+            raise ValueError("RLE 'counts' must be a list or a string")
+    else:
+        raise ValueError('not polygons or an RLE dict with counts and size')
+    try:
+        bbox = mask_utils.toBbox(rle)
+        area = mask_utils.area(rle)
+    except Exception as err:  # pycocotools raises assorted errors
+        raise ValueError(f'cannot decode the RLE ({err})') from err
+    return [float(v) for v in bbox], float(area)
 
 
 def _check_ann_common(ann_file: str, ann: dict, videos: dict,
@@ -206,6 +284,21 @@ def _check_raw_annotation(ann_file: str, ann: dict, videos: dict,
         if len(values) != length:
             _fail(ann_file, f"annotation id={ann['id']} has {len(values)} "
                   f"'{key}' but the video has {length} frames", video)
+    for frame, (bbox, seg) in enumerate(
+            zip(ann['bboxes'], ann['segmentations'])):
+        if bbox is not None:
+            problem = _bbox_problem(bbox)
+            if problem:
+                _fail(ann_file, f"annotation id={ann['id']} 'bboxes'[{frame}]"
+                      f' {problem}', video)
+        elif seg is not None:
+            # the box will be derived from the mask (see _raw_frame_ann)
+            try:
+                segmentation_bbox(seg, video['height'], video['width'])
+            except ValueError as err:
+                _fail(ann_file, f"annotation id={ann['id']} 'bboxes'[{frame}]"
+                      f" is null and 'segmentations'[{frame}] gives no box: "
+                      f'{err}', video)
 
 
 def validate_raw(data: dict, ann_file: str = '<json>') -> None:
@@ -239,6 +332,9 @@ def _index_cocovid_images(ann_file: str, images: List[dict],
         if 'video_id' in img and video is None:
             _fail(ann_file, f"image id={img['id']!r} ('{img['file_name']}') "
                   f"refers to unknown video_id={img['video_id']!r}")
+        if not isinstance(img['file_name'], str) or not img['file_name']:
+            _fail(ann_file, f"image id={img['id']!r} 'file_name' must be a "
+                  f"non-empty string, got {img['file_name']!r}", video)
         for key in ('height', 'width'):
             if not isinstance(img.get(key), int) or img[key] <= 0:
                 _fail(ann_file, f"image id={img['id']!r} ('{img['file_name']}"
@@ -265,9 +361,11 @@ def _check_cocovid_annotation(ann_file: str, ann: dict, images: dict,
     elif ann.get('category_id') not in cat_ids:
         _fail(ann_file, f"annotation id={ann['id']!r} has category_id="
               f"{ann.get('category_id')!r} which is not in 'categories'")
-    if not isinstance(ann.get('bbox'), list) or len(ann['bbox']) != 4:
-        _fail(ann_file, f"annotation id={ann['id']!r} needs a 4-number "
-              "'bbox'", video)
+    problem = _bbox_problem(ann.get('bbox'))
+    if problem:
+        _fail(ann_file, f"annotation id={ann['id']!r} (image id="
+              f"{img['id']!r}, '{img['file_name']}') needs a 4-number 'bbox':"
+              f' {problem}', video)
 
 
 def validate_cocovid(data: dict, ann_file: str = '<json>') -> None:
@@ -378,16 +476,23 @@ COCOVID_STANDARD_KEYS = frozenset(
 SINGLE_VIDEO_ID_START = 100000
 
 
-def _raw_frame_ann(track: dict, frame: int, length: int) -> Optional[dict]:
+def _raw_frame_ann(track: dict, frame: int, video: dict) -> Optional[dict]:
     """Per-frame view of a raw track, ``None`` where the object is absent.
 
-    Per-frame lists under other keys (e.g. OVIS ``occlusion``) of the video's
-    length are passed on in ``extra``.
+    A null box next to a mask is derived from the mask (and a null area
+    with it). Per-frame lists under other keys (e.g. OVIS ``occlusion``) of
+    the video's length are passed on in ``extra``.
     """
+    length = len(video['file_names'])
     bbox = track['bboxes'][frame]
     seg = track['segmentations'][frame]
-    if bbox is None or seg is None:
+    area = track['areas'][frame]
+    if seg is None:
         return None
+    if bbox is None:
+        bbox, mask_area = segmentation_bbox(seg, video['height'],
+                                            video['width'])
+        area = mask_area if area is None else area
     extra = {
         k: v[frame]
         for k, v in track.items() if k not in RAW_STANDARD_KEYS
@@ -398,7 +503,7 @@ def _raw_frame_ann(track: dict, frame: int, length: int) -> Optional[dict]:
         instance_id=track['id'],
         category_id=track['category_id'],
         bbox=bbox,
-        area=track['areas'][frame],
+        area=area,
         segmentation=seg,
         iscrowd=track.get('iscrowd', 0),
         extra=extra)
@@ -411,10 +516,9 @@ def _raw_videos(data: dict) -> List[dict]:
         tracks.setdefault(track['video_id'], []).append(track)
     videos, img_id = [], 1
     for video in data['videos']:
-        length = len(video['file_names'])
         frames = []
         for frame_id, name in enumerate(video['file_names']):
-            anns = [_raw_frame_ann(t, frame_id, length)
+            anns = [_raw_frame_ann(t, frame_id, video)
                     for t in tracks.get(video['id'], [])]
             frames.append(
                 dict(img_id=img_id, file_name=name, height=video['height'],

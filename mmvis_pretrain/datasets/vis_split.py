@@ -6,7 +6,9 @@ Video ids are shuffled with ``random.Random(seed)`` in file order and the
 first ``num_val`` become the validation part, so a seed always gives the
 same split of the same file. Every annotation (and, for CocoVID, every
 image) moves with its video; all other top-level keys (``info``,
-``licenses``, ``categories`` ...) are copied into both parts.
+``licenses``, ``categories`` ...) are copied into both parts. CocoVID images
+without ``video_id`` (which mmdet would read as one-frame videos) are an
+error: they belong to no video, so they could only be dropped silently.
 """
 import json
 import os
@@ -14,7 +16,12 @@ import os.path as osp
 import random
 from typing import Dict, Optional, Set, Tuple
 
-from .vis_json import RAW, annotations_of, load_vis_json
+from .vis_json import (COCOVID, RAW, VISAnnotationError, annotations_of,
+                       load_vis_json)
+
+
+class SplitSizeError(ValueError):
+    """The requested number / fraction of validation videos is invalid."""
 
 
 def num_val_videos(num_videos: int,
@@ -22,28 +29,37 @@ def num_val_videos(num_videos: int,
                    val_ratio: Optional[float] = None) -> int:
     """How many videos go to the validation part.
 
+    Both parts must keep at least one video (so at least two are needed).
+
     Args:
         num_videos (int): Videos in the input.
-        num_val (int, optional): An explicit count.
-        val_ratio (float, optional): A fraction in [0, 1]; rounded, but at
-            least one video when positive. Used when ``num_val`` is None;
-            0.1 when both are None.
+        num_val (int, optional): An explicit count in ``[1, num_videos)``.
+        val_ratio (float, optional): A fraction in (0, 1); rounded, but at
+            least one video and at most ``num_videos - 1``. Used when
+            ``num_val`` is None; 0.1 when both are None.
 
     Returns:
         int: The validation count.
+
+    Raises:
+        SplitSizeError: Both or a bad value given, or fewer than 2 videos.
     """
     if num_val is not None and val_ratio is not None:
-        raise ValueError('give num_val or val_ratio, not both')
+        raise SplitSizeError('give num_val or val_ratio, not both')
+    if num_videos < 2:
+        raise SplitSizeError(f'cannot split {num_videos} video(s): both '
+                             'parts need at least one video')
     if num_val is None:
         ratio = 0.1 if val_ratio is None else val_ratio
-        if not 0 <= ratio <= 1:
-            raise ValueError(f'val_ratio must be in [0, 1], got {ratio}')
-        num_val = round(ratio * num_videos)
-        if ratio > 0 and num_videos > 0:
-            num_val = max(1, num_val)
-    if not 0 <= num_val <= num_videos:
-        raise ValueError(
-            f'num_val must be in [0, {num_videos}], got {num_val}')
+        if not 0 < ratio < 1:
+            raise SplitSizeError(
+                f'val_ratio must be in (0, 1), got {ratio!r}')
+        return min(max(1, round(ratio * num_videos)), num_videos - 1)
+    if isinstance(num_val, bool) or not isinstance(num_val, int) or \
+            not 1 <= num_val < num_videos:
+        raise SplitSizeError(
+            f'num_val must be an int in [1, {num_videos - 1}] (the input has '
+            f'{num_videos} videos), got {num_val!r}')
     return num_val
 
 
@@ -63,7 +79,7 @@ def _subset(data: dict, fmt: str, video_ids: Set) -> dict:
         key, kept = 'video_id', video_ids
     else:
         out['images'] = [
-            img for img in data['images'] if img.get('video_id') in video_ids
+            img for img in data['images'] if img['video_id'] in video_ids
         ]
         key, kept = 'image_id', {img['id'] for img in out['images']}
     if data.get('annotations') is not None:
@@ -73,11 +89,25 @@ def _subset(data: dict, fmt: str, video_ids: Set) -> dict:
     return out
 
 
+def _check_images_in_videos(data: dict, ann_file: str) -> None:
+    """Fail on CocoVID images without ``video_id``, naming the first."""
+    orphans = [img for img in data['images'] if 'video_id' not in img]
+    if orphans:
+        img = orphans[0]
+        more = f' ({len(orphans)} such images in all)' \
+            if len(orphans) > 1 else ''
+        raise VISAnnotationError(
+            f"{ann_file}: image id={img.get('id')!r} "
+            f"('{img.get('file_name')}') has no 'video_id'{more}; splitting "
+            'by video needs every image in a video')
+
+
 def split_vis_json(data: dict,
                    fmt: str = RAW,
                    num_val: Optional[int] = None,
                    val_ratio: Optional[float] = None,
-                   seed: int = 42) -> Tuple[dict, dict]:
+                   seed: int = 42,
+                   ann_file: str = '<json>') -> Tuple[dict, dict]:
     """Split a validated annotation dict by video.
 
     Args:
@@ -86,10 +116,17 @@ def split_vis_json(data: dict,
         num_val (int, optional): Number of validation videos.
         val_ratio (float, optional): Fraction of validation videos.
         seed (int): Seed of the shuffle. Defaults to 42.
+        ann_file (str): Name used in error messages.
 
     Returns:
         tuple(dict, dict): The train and the validation part.
+
+    Raises:
+        SplitSizeError: See :func:`num_val_videos`.
+        VISAnnotationError: A CocoVID image has no ``video_id``.
     """
+    if fmt == COCOVID:
+        _check_images_in_videos(data, ann_file)
     video_ids = [v['id'] for v in data['videos']]
     val_ids = pick_val_videos(
         video_ids, num_val_videos(len(video_ids), num_val, val_ratio), seed)
@@ -135,9 +172,14 @@ def split_vis_file(in_json: str,
 
     Returns:
         dict: ``split_counts`` of ``'input'``, ``'train'`` and ``'val'``.
+
+    Raises:
+        SplitSizeError: See :func:`num_val_videos`.
+        VISAnnotationError: ``in_json`` is invalid or has CocoVID images
+            without ``video_id``.
     """
     data, fmt = load_vis_json(in_json)
-    train, val = split_vis_json(data, fmt, num_val, val_ratio, seed)
+    train, val = split_vis_json(data, fmt, num_val, val_ratio, seed, in_json)
     _dump(train, out_train)
     _dump(val, out_val)
     return dict(

@@ -11,8 +11,9 @@ A *packed sample* is what a dataset with an mmdet pipeline returns:
 
 Every frame is drawn with alpha-blended filled masks, white mask contours,
 boxes and a ``"<class> #<id>"`` label. The colour is a pure function of the
-instance id (:func:`instance_color`), so one object keeps its colour in all
-frames of a clip; samples without ids are coloured by instance index.
+instance id (:func:`.drawing_utils.instance_color`), so one object keeps its
+colour in all frames of a clip; samples without ids are coloured by instance
+index.
 
 Drawing reuses mmengine's ``Visualizer`` primitives (``draw_binary_masks``,
 ``draw_polygons``, ``draw_bboxes``, ``draw_texts``) through
@@ -29,226 +30,26 @@ pipeline being browsed) and only chooses among 10 seaborn colours, so two ids
 often share a colour, (3) needs masks as arrays (not ``BitmapMasks`` /
 ``PolygonMasks``) and (4) paints the masks over the labels.
 
-:mod:`.clip_writers` turns the rendered frames into files.
+Colours and conversions live in :mod:`.drawing_utils`; :mod:`.clip_writers`
+turns the rendered frames into files.
 """
 from __future__ import annotations
 
-import colorsys
-import math
-import os.path as osp
-import re
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
-import torch
-from mmdet.structures import DetDataSample, TrackDataSample
-from mmdet.structures.bbox import BaseBoxes
-from mmdet.structures.mask import BitmapMasks, PolygonMasks, bitmap_to_polygon
+from mmdet.structures import DetDataSample
+from mmdet.structures.mask import bitmap_to_polygon
 from mmdet.visualization import TrackLocalVisualizer
 from mmdet.visualization.palette import _get_adaptive_scales
 from mmengine.structures import InstanceData
 
 from ..registry import VISUALIZERS
-
-Color = Tuple[int, int, int]
-
-
-_PHI = (math.sqrt(5) - 1) / 2  # golden ratio conjugate: well spread hues
-
-
-# --------------------------------------------------------------------------
-# colours
-# --------------------------------------------------------------------------
-def instance_color(key: int) -> Color:
-    """Return the RGB colour of an instance id (or index).
-
-    A pure function of ``key`` (no RNG involved): the hue advances by the
-    golden ratio per id, so consecutive ids get far apart hues, and saturation
-    / value vary with other irrational steps so that ids with nearly equal
-    hues still differ.
-
-    Args:
-        key (int): Instance id (clips) or instance index (images).
-
-    Returns:
-        tuple[int, int, int]: RGB colour, each channel in ``[0, 255]``.
-    """
-    key = int(key)
-    hue = (key * _PHI) % 1.0
-    sat = 0.6 + 0.4 * ((key * math.sqrt(2)) % 1.0)
-    val = 0.75 + 0.25 * ((key * math.sqrt(3)) % 1.0)
-    rgb = colorsys.hsv_to_rgb(hue, sat, val)
-    return tuple(int(round(255 * c)) for c in rgb)
-
-
-def instance_keys(instances: InstanceData) -> Tuple[List[int], bool]:
-    """Return the colour keys of ``instances`` and whether they are ids.
-
-    Ground truth packed by ``PackTrackInputs`` stores ``instances_ids``;
-    mmdet's trackers store predictions as ``instances_id``. Without either
-    the instance index is used.
-
-    Args:
-        instances (InstanceData): Instances of one frame.
-
-    Returns:
-        tuple[list[int], bool]: The keys and ``True`` if they are track ids.
-    """
-    for name in ('instances_ids', 'instances_id'):
-        if name in instances:
-            ids = instances.get(name)
-            return [int(i) for i in _to_numpy(ids).reshape(-1)], True
-    return list(range(len(instances))), False
-
-
-# --------------------------------------------------------------------------
-# conversions
-# --------------------------------------------------------------------------
-def _to_numpy(value: Any) -> np.ndarray:
-    """Convert a tensor / array / sequence into a numpy array."""
-    if isinstance(value, torch.Tensor):
-        return value.detach().cpu().numpy()
-    return np.asarray(value)
-
-
-def boxes_to_array(bboxes: Any) -> np.ndarray:
-    """Convert boxes (``BaseBoxes``, tensor, array) into ``(N, 4)`` float.
-
-    Args:
-        bboxes: Boxes in ``x1, y1, x2, y2`` order.
-
-    Returns:
-        np.ndarray: ``float32`` array of shape ``(N, 4)``.
-    """
-    if isinstance(bboxes, BaseBoxes):
-        bboxes = bboxes.tensor
-    return _to_numpy(bboxes).astype(np.float32).reshape(-1, 4)
-
-
-def fit_mask_size(masks: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Crop or zero-pad ``(N, h, w)`` masks to ``(N, height, width)``."""
-    out = np.zeros((masks.shape[0], height, width), dtype=bool)
-    h, w = min(height, masks.shape[1]), min(width, masks.shape[2])
-    out[:, :h, :w] = masks[:, :h, :w]
-    return out
-
-
-def masks_to_array(masks: Any, height: int, width: int) -> np.ndarray:
-    """Convert instance masks into a boolean ``(N, height, width)`` array.
-
-    Args:
-        masks: ``BitmapMasks``, ``PolygonMasks``, a tensor or an array.
-        height (int): Height of the image the masks belong to.
-        width (int): Width of the image the masks belong to.
-
-    Returns:
-        np.ndarray: Boolean masks; cropped / zero-padded to the image size if
-        a pipeline left them with another size.
-    """
-    if isinstance(masks, (BitmapMasks, PolygonMasks)):
-        masks = masks.to_ndarray()
-    masks = _to_numpy(masks)
-    if masks.ndim == 2:
-        masks = masks[None]
-    masks = masks.astype(bool)
-    if masks.shape[1:] != (height, width):
-        masks = fit_mask_size(masks, height, width)
-    return masks
-
-
-def boxes_from_masks(masks: np.ndarray) -> np.ndarray:
-    """Tight ``(N, 4)`` boxes of boolean masks (zeros for empty masks)."""
-    boxes = np.zeros((len(masks), 4), dtype=np.float32)
-    for i, mask in enumerate(masks):
-        ys, xs = np.nonzero(mask)
-        if len(xs):
-            boxes[i] = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
-    return boxes
-
-
-def inputs_to_frames(inputs: Any, bgr: bool = True) -> List[np.ndarray]:
-    """Turn packed ``inputs`` into RGB ``uint8`` ``(H, W, 3)`` frames.
-
-    Args:
-        inputs: Tensor / array ``(3, H, W)`` (image) or ``(T, 3, H, W)``
-            (clip), as packed by ``PackDetInputs`` / ``PackTrackInputs``.
-        bgr (bool): Whether the channels are BGR (mmcv's loading default).
-            Defaults to True.
-
-    Returns:
-        list[np.ndarray]: One contiguous RGB frame per time step.
-    """
-    array = _to_numpy(inputs)
-    if array.ndim == 3:
-        array = array[None]
-    if array.ndim != 4:
-        raise ValueError('inputs must have shape (3, H, W) or (T, 3, H, W), '
-                         f'got {tuple(array.shape)}')
-    if array.dtype != np.uint8:
-        array = np.clip(array, 0, 255).astype(np.uint8)
-    array = array.transpose(0, 2, 3, 1)
-    if array.shape[-1] == 1:
-        array = np.repeat(array, 3, axis=-1)
-    if bgr:
-        array = array[..., ::-1]
-    return [np.ascontiguousarray(frame) for frame in array]
-
-
-def unpack_sample(sample: Dict[str, Any],
-                  bgr: bool = True
-                  ) -> Tuple[List[np.ndarray], List[DetDataSample], bool]:
-    """Split a packed sample into RGB frames and per-frame data samples.
-
-    Args:
-        sample (dict): ``dict(inputs=..., data_samples=...)``.
-        bgr (bool): Whether ``inputs`` is BGR. Defaults to True.
-
-    Returns:
-        tuple: ``(frames, frame_samples, is_clip)``.
-    """
-    data_samples = sample['data_samples']
-    frames = inputs_to_frames(sample['inputs'], bgr=bgr)
-    is_clip = isinstance(data_samples, TrackDataSample)
-    if is_clip:
-        frame_samples = [data_samples[t] for t in range(len(data_samples))]
-    else:
-        frame_samples = [data_samples]
-    if len(frame_samples) != len(frames):
-        raise ValueError(f'{len(frames)} frames but {len(frame_samples)} '
-                         'data samples in the packed sample')
-    return frames, frame_samples, is_clip
-
-
-def safe_name(name: str) -> str:
-    """Make ``name`` usable in a file name (keeps ``[A-Za-z0-9._-]``)."""
-    name = re.sub(r'[^A-Za-z0-9._-]+', '_', name).strip('._')
-    return name or 'sample'
-
-
-def sample_name(frame_samples: Sequence[DetDataSample], is_clip: bool) -> str:
-    """Name of a sample: image stem, or the video's folder name for clips.
-
-    YouTube-VIS style ``file_name`` values are ``<video>/<frame>.jpg``, so the
-    folder of a frame is the video name; ``video<id>`` is the fallback.
-
-    Args:
-        frame_samples (list[DetDataSample]): Data samples of the frames.
-        is_clip (bool): Whether the sample is a clip.
-
-    Returns:
-        str: A file-name safe name.
-    """
-    first = frame_samples[0]
-    img_path = first.metainfo.get('img_path')
-    if not is_clip:
-        if img_path:
-            return safe_name(osp.splitext(osp.basename(img_path))[0])
-        return safe_name(f"img{first.metainfo.get('img_id', '')}")
-    folder = osp.basename(osp.dirname(img_path)) if img_path else ''
-    if folder:
-        return safe_name(folder)
-    return safe_name(f"video{first.metainfo.get('video_id', '')}")
+from .drawing_utils import (Color, boxes_from_masks, boxes_to_array,
+                            clip_boxes, instance_color, instance_keys,
+                            masks_to_array, sample_name, to_numpy,
+                            unpack_sample)
 
 
 # --------------------------------------------------------------------------
@@ -307,7 +108,7 @@ class ClipLocalVisualizer(TrackLocalVisualizer):
     def instance_texts(self, instances: InstanceData, keys: List[int],
                        are_ids: bool) -> List[str]:
         """Labels ``"<class> #<id>"`` (``"<class>"`` without ids)."""
-        labels = _to_numpy(instances.labels).reshape(-1) \
+        labels = to_numpy(instances.labels).reshape(-1) \
             if 'labels' in instances else [None] * len(keys)
         texts = []
         for i, (label, key) in enumerate(zip(labels, keys)):
@@ -315,7 +116,7 @@ class ClipLocalVisualizer(TrackLocalVisualizer):
             if are_ids:
                 text += f' #{key}'
             if 'scores' in instances:
-                text += f' {float(_to_numpy(instances.scores)[i]):.2f}'
+                text += f' {float(to_numpy(instances.scores)[i]):.2f}'
             texts.append(text)
         return texts
 
@@ -346,13 +147,21 @@ class ClipLocalVisualizer(TrackLocalVisualizer):
 
     def _draw_labels(self, boxes: np.ndarray, texts: List[str],
                      colors: List[Color]) -> None:
-        """Draw the labels at the top-left corner inside each box."""
+        """Draw the labels at the top-left corner inside each box.
+
+        ``boxes`` are clipped (:func:`clip_boxes`); the label positions are
+        kept inside the image as well, so mmengine does not warn.
+        """
         areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
         scales = _get_adaptive_scales(areas)
-        for box, text, color, scale in zip(boxes, texts, colors, scales):
+        positions = boxes[:, :2] + self.line_width
+        positions[:, 0] = positions[:, 0].clip(0, self.width - 1)
+        positions[:, 1] = positions[:, 1].clip(0, self.height - 1)
+        for position, text, color, scale in zip(positions, texts, colors,
+                                                scales):
             self.draw_texts(
                 text,
-                box[:2] + self.line_width,
+                position,
                 colors='black',
                 font_sizes=max(int(self.font_size * scale), 5),
                 bboxes=[{
@@ -385,8 +194,7 @@ class ClipLocalVisualizer(TrackLocalVisualizer):
             boxes = boxes_from_masks(masks)
         else:
             return self.get_image()
-        boxes[:, 0::2] = boxes[:, 0::2].clip(0, width)
-        boxes[:, 1::2] = boxes[:, 1::2].clip(0, height)
+        clip_boxes(boxes, height, width)
         if self.draw_bbox and 'bboxes' in instances:
             self._draw_boxes(boxes, colors)
         if self.draw_text:

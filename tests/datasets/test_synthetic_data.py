@@ -365,3 +365,62 @@ def test_cli_writes_and_prints_counts(tmp_path, capsys):
     cli.main(argv)  # idempotent: same files again
     assert tree_digest(out) == first
     assert load(paths['coco_train_json'])['images'][0]['width'] <= 77
+
+
+def _load_cli():
+    """``tools/misc/make_synthetic_data.py`` as a module."""
+    spec = importlib.util.spec_from_file_location(
+        'make_synthetic_data_cli',
+        osp.join(REPO, 'tools/misc/make_synthetic_data.py'))
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    return cli
+
+
+@pytest.mark.parametrize('args,message', [
+    (['--jpeg-quality', '0'], '--jpeg-quality must be in 1..100, got 0'),
+    (['--jpeg-quality', '101'], '--jpeg-quality must be in 1..100, got 101'),
+    (['--num-images', '-1'], '--num-images must be >= 0, got -1'),
+    (['--num-val-images', '-2'], '--num-val-images must be >= 0'),
+    (['--num-videos', '-1'], '--num-videos must be >= 0'),
+    (['--num-val-videos', '-1'], '--num-val-videos must be >= 0'),
+    (['--frames-min', '0', '--frames-max', '3'],
+     '--frames-min must be >= 1, got 0'),
+    (['--frames-min', '5', '--frames-max', '4'],
+     '--frames-min (5) must be <= --frames-max (4)'),
+    (['--image-size', '0', '48'], '--image-size W H must be positive'),
+    (['--image-size', '64', '-8'], '--image-size W H must be positive'),
+    (['--max-objects', '0'], '--max-objects must be >= 1, got 0'),
+    (['--max-tracks', '1'], '--max-tracks must be >= 2, got 1'),
+    (['--seed', '-1'], '--seed must be >= 0, got -1'),
+])
+def test_cli_rejects_bad_arguments(tmp_path, capsys, args, message):
+    out = tmp_path / 'cli'
+    with pytest.raises(SystemExit) as info:
+        _load_cli().main(['--out', str(out), *args])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert 'usage:' in err and message in err
+    assert not out.exists()  # nothing was written
+
+
+def test_cli_accepts_edge_values(tmp_path):
+    args = _load_cli().parse_args([
+        '--out', str(tmp_path), '--jpeg-quality', '1', '--num-images', '0',
+        '--frames-min', '1', '--frames-max', '1', '--max-tracks', '2',
+        '--max-objects', '1', '--image-size', '1', '1'
+    ])
+    assert args.jpeg_quality == 1 and args.frames_max == 1
+
+
+def test_mask_bbox_is_the_tight_box():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        h, w = rng.integers(1, 30, 2)
+        mask = rng.random((h, w)) > rng.random()
+        if mask.any():
+            assert mask_bbox(mask) == [float(v) for v in bbox_of_mask(mask)]
+    # a run crossing a column boundary (pycocotools' special case)
+    mask = np.zeros((5, 4), bool)
+    mask[3:, 0] = mask[:2, 1] = True
+    assert mask_bbox(mask) == [0.0, 0.0, 2.0, 5.0]

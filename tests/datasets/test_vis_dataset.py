@@ -350,3 +350,42 @@ def test_registered_youtube_vis(tmp_path):
               for v in range(len(ds)) for f in ds.get_data_info(v)['images']
               for i in f['instances']}
     assert labels == {11: 0, 12: 7, 13: 7, 14: 13}
+
+
+def test_bad_bbox_names_file_and_video(tmp_path):
+    data = ytvis_json()
+    data['annotations'][2]['bboxes'][1] = [4.0, 6.0, 20.0]
+    with pytest.raises(VISAnnotationError) as info:
+        build(tmp_path, data, pipeline=[])
+    msg = str(info.value)
+    assert 'ann.json' in msg and 'video id=2' in msg
+    assert 'v2/00000.jpg' in msg and 'annotation id=13' in msg
+
+
+@pytest.mark.parametrize('seg', ['poly', 'rle', 'crle'])
+def test_null_bbox_with_mask_keeps_instance(tmp_path, seg):
+    data = ytvis_json()
+    data['annotations'][1]['segmentations'] = [SEGMENTATIONS[seg]] * 4
+    data['annotations'][1]['bboxes'][2] = None
+    data['annotations'][1]['areas'][2] = None
+    ds = build(tmp_path, data, pipeline=[], test_mode=True)
+    frame = ds.get_data_info(0)['images'][2]
+    (inst, ) = [i for i in frame['instances'] if i['instance_id'] == 12]
+    assert inst['bbox'] == [4.0, 6.0, 24.0, 16.0]
+    assert inst['mask'] == SEGMENTATIONS[seg]
+
+
+def test_cocovid_without_area_or_instance_id(tmp_path):
+    """Missing ``area`` counts as ``w * h`` (mmdet fails on it) and a
+    missing ``instance_id`` becomes the index in the frame, like mmdet."""
+    data = to_cocovid(ytvis_json())
+    for ann in data['annotations']:
+        del ann['area']
+        if ann['instance_id'] == 12:
+            del ann['instance_id']
+    ds = VISDataset(**write(tmp_path, data, 'cocovid.json'), pipeline=[],
+                    test_mode=True, metainfo=dict(classes=CLASSES))
+    frames = ds.get_data_info(0)['images']
+    assert [[i['instance_id'] for i in f['instances']] for f in frames] == \
+        [[11, 1], [11, 1], [11, 1], [0]]
+    assert frames[3]['instances'][0]['bbox'] == [4.0, 6.0, 24.0, 16.0]

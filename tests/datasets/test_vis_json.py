@@ -4,6 +4,7 @@ import json
 
 import cv2
 import numpy as np
+import pycocotools.mask as mask_utils
 import pytest
 
 from mmvis_pretrain.datasets.vis_json import (COCOVID, RAW, VISAnnotationError,
@@ -247,3 +248,93 @@ def test_cocovid_missing_frame(tmp_path):
     (tmp_path / 'frames' / 'vid_a' / '00002.jpg').unlink()
     expect_error(tmp_path, data, 'vid_a/00002.jpg', 'video id=1',
                  img_root=str(tmp_path / 'frames'))
+
+
+# ------------------------------------------------------ boxes, names, lengths
+@pytest.mark.parametrize('bbox', [[4.0, 6.0, 20.0], [4.0, 6.0, 20.0, '10'],
+                                  [4.0, 6.0, 20.0, True], 7, {}])
+def test_raw_bbox_not_four_numbers(tmp_path, bbox):
+    data = raw_json()
+    data['annotations'][2]['bboxes'][1] = bbox
+    expect_error(tmp_path, data, 'video id=2', 'vid_b/00000.jpg',
+                 'annotation id=3', "'bboxes'[1]", '4 numbers')
+
+
+def test_cocovid_bbox_not_four_numbers(tmp_path):
+    data = to_cocovid(raw_json())
+    data['annotations'][-1]['bbox'] = [4.0, 6.0, 20.0]
+    expect_error(tmp_path, data, 'video id=2', "'vid_b'", "'bbox'",
+                 'vid_b/00001.jpg', '4 numbers')
+    data['annotations'][-1]['bbox'] = [4.0, 6.0, 20.0, None]
+    expect_error(tmp_path, data, 'video id=2', '4 numbers')
+
+
+@pytest.mark.parametrize('name', [5, None, ['a.jpg'], ''])
+def test_file_names_must_be_strings(tmp_path, name):
+    data = raw_json()
+    data['videos'][1]['file_names'][1] = name
+    expect_error(tmp_path, data, 'video id=2', "'file_names'[1]",
+                 'non-empty string', repr(name))
+
+
+def test_cocovid_file_name_must_be_string(tmp_path):
+    data = to_cocovid(raw_json())
+    data['images'][3]['file_name'] = 12
+    expect_error(tmp_path, data, 'image id=4', "'file_name'", 'video id=2')
+
+
+@pytest.mark.parametrize('length', ['3', 3.0, None, True])
+def test_length_must_be_int(tmp_path, length):
+    data = raw_json()
+    data['videos'][0]['length'] = length
+    msg = expect_error(tmp_path, data, 'video id=1', "'length' must be an "
+                       f'int, got {length!r}')
+    assert 'but there are' not in msg
+
+
+def test_length_mismatch_uses_repr(tmp_path):
+    data = raw_json()
+    data['videos'][0]['length'] = 4
+    expect_error(tmp_path, data, "'length' is 4 but there are 3 'file_names'")
+
+
+# ------------------------------------------------- boxes derived from masks
+def _rle(compressed: bool) -> dict:
+    """RLE of the box ``[4, 6, 20, 10]`` in an (H, W) frame."""
+    mask = np.zeros((H, W), np.uint8)
+    mask[6:16, 4:24] = 1
+    rle = mask_utils.encode(np.asfortranarray(mask))
+    if compressed:
+        return dict(size=rle['size'], counts=rle['counts'].decode())
+    flat = mask.flatten(order='F')
+    edges = np.flatnonzero(np.diff(flat)) + 1
+    counts = np.diff(np.concatenate([[0], edges, [flat.size]])).tolist()
+    return dict(size=[H, W], counts=counts)
+
+
+@pytest.mark.parametrize('seg', ['poly', 'rle', 'crle'])
+@pytest.mark.parametrize('area', [None, 150.0])
+def test_null_bbox_derived_from_segmentation(tmp_path, seg, area):
+    data = raw_json()
+    track = data['annotations'][1]
+    if seg != 'poly':
+        track['segmentations'][2] = _rle(seg == 'crle')
+    track['bboxes'][2] = None
+    track['areas'][2] = area
+    data, fmt = load_vis_json(dump(tmp_path, data))
+    frames = video_frames(data, fmt)[0]['frames']
+    (ann, ) = [a for a in frames[2]['anns'] if a['instance_id'] == 2]
+    assert ann['bbox'] == [4.0, 6.0, 20.0, 10.0]
+    assert ann['area'] == (200.0 if area is None else area)
+    assert ann['segmentation'] == track['segmentations'][2]
+
+
+@pytest.mark.parametrize('seg', [[[1.0, 2.0, 3.0, 4.0]], [], 'abc',
+                                 dict(counts=[1, 2]),
+                                 dict(size=[H, W], counts=7)])
+def test_null_bbox_with_bad_segmentation(tmp_path, seg):
+    data = raw_json()
+    data['annotations'][0]['bboxes'][2] = None
+    data['annotations'][0]['segmentations'][2] = seg
+    expect_error(tmp_path, data, 'video id=1', 'annotation id=1',
+                 "'bboxes'[2] is null")

@@ -8,7 +8,8 @@ import pytest
 from mmvis_pretrain.datasets.vis_json import (COCOVID, RAW,
                                               VISAnnotationError,
                                               validate_vis_json)
-from mmvis_pretrain.datasets.vis_split import (num_val_videos,
+from mmvis_pretrain.datasets.vis_split import (SplitSizeError,
+                                               num_val_videos,
                                                split_vis_file,
                                                split_vis_json)
 
@@ -122,3 +123,119 @@ def test_cli(tmp_path, capsys):
     train = json.loads(out_train.read_text())
     val = json.loads(out_val.read_text())
     assert (train, val) == split_vis_json(raw_json(), RAW, num_val=4, seed=7)
+
+
+# ------------------------------------------------------------------ golden
+def test_golden_split_seed_42():
+    """Pins the shuffle: a change of it (or of its input order) shows here."""
+    train, val = split_vis_json(raw_json(20), num_val=5, seed=42)
+    assert ids(val) == [5, 6, 10, 15, 20]
+    assert ids(train) == [1, 2, 3, 4, 7, 8, 9, 11, 12, 13, 14, 16, 17, 18,
+                          19]
+    # default val_ratio 0.1 -> 2 videos, the first two of the same shuffle
+    _, val = split_vis_json(raw_json(20), seed=42)
+    assert ids(val) == [6, 20]
+
+
+def test_golden_split_non_contiguous_ids(tmp_path, capsys):
+    data = raw_json(8)
+    for i, video in enumerate(data['videos']):
+        video['id'] = 10 * (i + 1)
+    for ann in data['annotations']:
+        ann['video_id'] *= 10
+    src = tmp_path / 'in.json'
+    src.write_text(json.dumps(data))
+    main = runpy.run_path(str(TOOL))['main']
+    main([str(src), '--out-train', str(tmp_path / 't.json'), '--out-val',
+          str(tmp_path / 'v.json'), '--num-val', '3'])  # default seed 42
+    assert ids(json.loads((tmp_path / 'v.json').read_text())) == [40, 50, 70]
+
+
+# -------------------------------------------------------- CLI argument errors
+def run_cli_error(tmp_path, capsys, *args, out_train='a.json',
+                  out_val='b.json', num_videos=20):
+    """Run the tool with bad arguments; return argparse's error text."""
+    src = tmp_path / 'train.json'
+    src.write_text(json.dumps(raw_json(num_videos)))
+    main = runpy.run_path(str(TOOL))['main']
+    argv = [str(src), '--out-train', str(tmp_path / out_train),
+            '--out-val', str(tmp_path / out_val), *args]
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    assert info.value.code == 2  # argparse's usage error
+    err = capsys.readouterr().err
+    assert 'usage:' in err and 'Traceback' not in err
+    assert json.loads(src.read_text()) == raw_json(num_videos)
+    for out in (out_train, out_val):
+        assert out == src.name or not (tmp_path / out).exists()
+    return err
+
+
+def test_cli_same_output_paths(tmp_path, capsys):
+    err = run_cli_error(tmp_path, capsys, out_train='x.json',
+                        out_val='x.json')
+    assert '--out-train and --out-val are the same file' in err
+    err = run_cli_error(tmp_path, capsys, out_train='x.json',
+                        out_val='sub/../x.json')
+    assert 'same file' in err
+
+
+def test_cli_output_is_input(tmp_path, capsys):
+    err = run_cli_error(tmp_path, capsys, out_val='train.json')
+    assert '--out-val' in err and 'input file' in err
+
+
+@pytest.mark.parametrize('num_val,fragment', [
+    ('-1', '--num-val must be >= 1, got -1'),
+    ('0', '--num-val must be >= 1, got 0'),
+    ('20', 'num_val must be an int in [1, 19] (the input has 20 videos), '
+     'got 20'),
+    ('25', 'got 25'),
+])
+def test_cli_bad_num_val(tmp_path, capsys, num_val, fragment):
+    err = run_cli_error(tmp_path, capsys, '--num-val', num_val)
+    assert fragment in err
+
+
+@pytest.mark.parametrize('ratio', ['0', '1', '-0.5', '1.5', 'nan'])
+def test_cli_bad_val_ratio(tmp_path, capsys, ratio):
+    err = run_cli_error(tmp_path, capsys, '--val-ratio', ratio)
+    assert '--val-ratio must be in (0, 1)' in err
+
+
+def test_cli_single_video_cannot_be_split(tmp_path, capsys):
+    err = run_cli_error(tmp_path, capsys, num_videos=1)
+    assert 'cannot split 1 video(s)' in err
+
+
+def test_num_val_videos_errors():
+    for kwargs in (dict(num_val=20), dict(num_val=-1), dict(num_val=0),
+                   dict(num_val=2.0), dict(val_ratio=0.0),
+                   dict(val_ratio=1.0)):
+        with pytest.raises(SplitSizeError):
+            num_val_videos(20, **kwargs)
+    # a ratio never empties a part
+    assert num_val_videos(2, val_ratio=0.9) == 1
+    assert num_val_videos(3, val_ratio=0.01) == 1
+
+
+# ------------------------------------------------- CocoVID without video_id
+def test_cocovid_image_without_video_id_is_an_error(tmp_path):
+    data = dict(categories=[dict(id=1, name='a')],
+                videos=[dict(id=1), dict(id=2)],
+                images=[dict(id=i, video_id=1 + i % 2, frame_id=0,
+                             file_name=f'{i}.jpg', height=8, width=8)
+                        for i in range(1, 5)],
+                annotations=[])
+    del data['images'][2]['video_id']
+    del data['images'][3]['video_id']
+    assert validate_vis_json(data) == COCOVID  # fine for a dataset ...
+    with pytest.raises(VISAnnotationError) as info:
+        split_vis_json(data, COCOVID, num_val=1)  # ... but not for a split
+    assert "image id=3 ('3.jpg') has no 'video_id'" in str(info.value)
+    assert '2 such images' in str(info.value)
+    path = tmp_path / 'cocovid.json'
+    path.write_text(json.dumps(data))
+    with pytest.raises(VISAnnotationError, match='cocovid.json.*image id=3'):
+        split_vis_file(str(path), str(tmp_path / 'a.json'),
+                       str(tmp_path / 'b.json'), num_val=1)

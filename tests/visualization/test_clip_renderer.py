@@ -5,6 +5,7 @@ rectangles whose lower-right part is far from the box edges and the label
 (drawn at the top-left corner of each box).
 """
 import itertools
+import warnings
 
 import cv2
 import numpy as np
@@ -23,6 +24,7 @@ from mmvis_pretrain.visualization import (ClipLocalVisualizer,
                                           make_strip, render_sample,
                                           write_gif, write_mp4,
                                           write_rendered)
+from mmvis_pretrain.visualization.drawing_utils import clip_boxes
 
 H, W, GREY = 60, 80, 100
 META = dict(classes=('person', 'dog'))
@@ -226,3 +228,35 @@ def test_writers(tmp_path, visualizer):
     image = render_sample(_image_sample(), visualizer, META)
     files = write_rendered(image, tmp_path / 'img', ['gif', 'mp4'])
     assert [p.name for p in files] == ['img.png']
+
+
+@pytest.mark.parametrize('boxes', [
+    [(40, 30, W, H)],  # touches the right and bottom border
+    [(W - 1, H - 1, W, H), (-5, -5, W + 10, H + 10)],  # corner, overflow
+])
+def test_border_boxes_draw_without_warnings(visualizer, boxes):
+    clipped = [(max(x1, 0), max(y1, 0), min(x2, W), min(y2, H))
+               for x1, y1, x2, y2 in boxes]
+    sample = _frame_sample(clipped, ids=list(range(len(boxes))))
+    sample.gt_instances.bboxes = HorizontalBoxes(
+        torch.tensor(boxes, dtype=torch.float))
+    inputs = torch.full((3, H, W), GREY, dtype=torch.uint8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        rendered = render_sample(dict(inputs=inputs, data_samples=sample),
+                                 visualizer, META)
+    messages = [str(w.message) for w in caught]
+    assert not [m for m in messages if 'out of bounds' in m], messages
+    (frame, ) = rendered.frames
+    if len(boxes) == 1:
+        # the bottom edge is drawn on the last row, inside the image
+        x1 = boxes[0][0]
+        assert (frame[H - 1, x1 + 8:W - 8] != frame[H - 6, x1 + 8:W - 8]
+                ).any()
+
+
+def test_clip_boxes_keeps_coordinates_below_the_size():
+    boxes = np.array([[-3, -1, W, H], [10, 5, 30, 20]], dtype=np.float32)
+    clip_boxes(boxes, H, W)
+    np.testing.assert_array_equal(
+        boxes, [[0, 0, W - 1, H - 1], [10, 5, 30, 20]])

@@ -32,8 +32,40 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help='most objects per image')
     parser.add_argument('--max-tracks', type=int, default=4,
                         help='most object tracks per video (>= 2)')
-    parser.add_argument('--jpeg-quality', type=int, default=90)
-    return parser.parse_args(argv)
+    parser.add_argument('--jpeg-quality', type=int, default=90,
+                        help='JPEG quality, 1..100')
+    args = parser.parse_args(argv)
+    check_args(parser, args)
+    return args
+
+
+def check_args(parser: argparse.ArgumentParser,
+               args: argparse.Namespace) -> None:
+    """``parser.error`` (usage message, exit code 2) on a bad argument."""
+    if args.seed < 0:
+        parser.error(f'--seed must be >= 0, got {args.seed}')
+    for opt in ('num_images', 'num_val_images', 'num_videos',
+                'num_val_videos'):
+        value = getattr(args, opt)
+        if value < 0:
+            parser.error(f"--{opt.replace('_', '-')} must be >= 0, got "
+                         f'{value}')
+    if args.frames_min < 1:
+        parser.error(f'--frames-min must be >= 1, got {args.frames_min}')
+    if args.frames_min > args.frames_max:
+        parser.error(f'--frames-min ({args.frames_min}) must be <= '
+                     f'--frames-max ({args.frames_max})')
+    width, height = args.image_size
+    if width < 1 or height < 1:
+        parser.error(f'--image-size W H must be positive, got {width} '
+                     f'{height}')
+    if args.max_objects < 1:
+        parser.error(f'--max-objects must be >= 1, got {args.max_objects}')
+    if args.max_tracks < 2:
+        parser.error(f'--max-tracks must be >= 2, got {args.max_tracks}')
+    if not 1 <= args.jpeg_quality <= 100:
+        parser.error('--jpeg-quality must be in 1..100, got '
+                     f'{args.jpeg_quality}')
 
 
 def _format_summary(summary: dict) -> str:

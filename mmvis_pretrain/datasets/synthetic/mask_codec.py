@@ -10,18 +10,16 @@ from pycocotools import mask as mask_utils
 
 
 def mask_bbox(mask: np.ndarray) -> list[float]:
-    """Tight COCO box of a non-empty mask.
+    """Tight COCO box of a non-empty mask (pycocotools' ``toBbox``).
 
     Args:
         mask (np.ndarray): (H, W) bool mask with at least one pixel set.
 
     Returns:
-        list[float]: ``[x, y, w, h]``.
+        list[float]: ``[x, y, w, h]`` (``[0, 0, 0, 0]`` for an empty mask).
     """
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    return [float(cols[0]), float(rows[0]), float(cols[-1] - cols[0] + 1),
-            float(rows[-1] - rows[0] + 1)]
+    rle = mask_utils.encode(np.asfortranarray(mask, dtype=np.uint8))
+    return [float(v) for v in mask_utils.toBbox(rle)]
 
 
 def encode_rle(mask: np.ndarray) -> dict:
@@ -67,6 +65,12 @@ def mask_to_polygons(mask: np.ndarray) -> list[list[float]]:
     when any of its four pixels is), so the polygons run along the outside of
     the boundary pixels as COCO polygons should. Holes are not represented;
     polygons with fewer than three vertices are dropped.
+
+    Not mmdet's ``bitmap_to_polygon``: that one traces pixel *centres*
+    (polygons one pixel too small), keeps every contour point
+    (``CHAIN_APPROX_NONE``) and returns hole contours as extra polygons
+    (``RETR_CCOMP``, which COCO would fill), so reusing it would change the
+    generated annotations, which must stay byte-identical for a seed.
 
     Args:
         mask (np.ndarray): (H, W) bool mask.

@@ -91,9 +91,10 @@ def sync_instances_to_masks(frame: dict) -> dict:
     if isinstance(masks, PolygonMasks):
         raise TypeError('clip transforms need BitmapMasks: use '
                         'LoadAnnotations(with_mask=True, poly2mask=True)')
-    areas = masks.masks.reshape(len(masks), -1).any(axis=1) \
+    visible = masks.masks.reshape(len(masks), -1).any(axis=1) \
         if len(masks) else np.zeros(0, dtype=bool)
-    select_instances(frame, areas)
+    if not visible.all():
+        select_instances(frame, visible)
     if 'gt_bboxes' in frame:
         frame['gt_bboxes'] = boxes_of_masks(frame['gt_masks'])
     return frame
@@ -111,13 +112,31 @@ def as_box_array(boxes) -> np.ndarray:
     return np.asarray(boxes, dtype=np.float32).reshape(-1, 4)
 
 
+def _frame_copy(value):
+    """The copy of ``value`` a further frame gets.
+
+    What transforms change (images, masks, boxes, per-instance arrays) is
+    copied; everything else (paths, shapes, ids, the raw ``instances`` list
+    of annotations, which is only read) is shared: deep-copying the raw
+    polygons for every frame would cost more than the rest of the pipeline.
+    """
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, BitmapMasks):
+        return BitmapMasks(value.masks.copy(), value.height, value.width)
+    if isinstance(value, (BaseBoxes, PolygonMasks)):
+        return copy.deepcopy(value)
+    return value
+
+
 @TRANSFORMS.register_module()
 class ImageToClip(BaseTransform):
     """Replicate one image sample into a ``num_frames`` clip (pseudo-video).
 
-    Every key becomes a list of ``num_frames`` independent copies (arrays
-    are copied, so per-frame transforms cannot leak into other frames), and
-    the keys a video sample has are added:
+    Every key becomes a list of ``num_frames`` entries: images, masks, boxes
+    and per-instance arrays are copied, so per-frame transforms cannot leak
+    into other frames; read-only metadata is shared. The keys a video
+    sample has are added:
 
     * ``gt_instances_ids``: ``1..n`` in annotation order (mmdet's video code
       treats id 0 as missing), the same in every frame;
@@ -152,8 +171,7 @@ class ImageToClip(BaseTransform):
                                                     dtype=np.int64)
         num_frames = self.num_frames
         clip = {
-            key: [value] + [copy.deepcopy(value)
-                            for _ in range(num_frames - 1)]
+            key: [value] + [_frame_copy(value) for _ in range(num_frames - 1)]
             for key, value in results.items()
         }
         clip['frame_id'] = list(range(num_frames))

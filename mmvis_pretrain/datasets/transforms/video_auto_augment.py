@@ -174,18 +174,31 @@ class VideoAutoAugment(BaseTransform):
         so the image-adaptive ops (Equalize, AutoContrast) never see the
         rotation border and the border keeps its fill value.
         """
-        ops = [op for op in ops if op[0] != 'Rotation'] + \
-            [op for op in ops if op[0] == 'Rotation']
+        color_ops = [op for op in ops if op[0] != 'Rotation']
+        rotations = [op for op in ops if op[0] == 'Rotation']
+        # The photometric result depends only on the frame's pixels: a frame
+        # equal to one already done (all frames of a fresh pseudo-video are)
+        # reuses that result instead of recomputing histograms & co.
+        done: List[Tuple[np.ndarray, np.ndarray]] = []
         for t, frame in enumerate(frames):
             frame['auto_aug_ops'] = [
                 (name, float(mag[t]) if name == 'Rotation' else mag)
-                for name, mag in ops
+                for name, mag in color_ops + rotations
             ]
-            for name, mag in ops:
-                if name == 'Rotation':
-                    self.rotator.rotate_frame(frame, float(mag[t]))
+            if color_ops:
+                src = frame['img']
+                hit = next((out for inp, out in done
+                            if inp is src or (inp.shape == src.shape
+                                              and np.array_equal(inp, src))),
+                           None)
+                if hit is not None:
+                    frame['img'] = hit.copy()
                 else:
-                    apply_color_op(name, frame, mag)
+                    for name, mag in color_ops:
+                        apply_color_op(name, frame, mag)
+                    done.append((src, frame['img']))
+            for _, mag in rotations:
+                self.rotator.rotate_frame(frame, float(mag[t]))
         return frames
 
     def __repr__(self) -> str:
