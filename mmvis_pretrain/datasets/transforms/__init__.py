@@ -1,7 +1,8 @@
 """Data transforms registered in ``mmvis_pretrain.registry.TRANSFORMS``."""
 from .clip_format import (INSTANCE_KEYS, ImageToClip, as_box_array,
                           boxes_of_masks, merge_clip, select_instances,
-                          split_clip, sync_instances_to_masks)
+                          split_clip, sync_instances_to_masks,
+                          wrap_bitmap_masks)
 from .clip_geometry import (ClipPanCrop, crop_frame, draw_crop_size,
                             pan_origins)
 from .clip_rotate import ClipRotate
@@ -12,7 +13,7 @@ from .video_copy_paste import VideoCopyPaste
 __all__ = [
     'ImageToClip', 'split_clip', 'merge_clip', 'select_instances',
     'sync_instances_to_masks', 'boxes_of_masks', 'as_box_array',
-    'INSTANCE_KEYS', 'ClipRotate', 'GaussianBlur', 'Hue', 'Identity',
+    'INSTANCE_KEYS', 'wrap_bitmap_masks', 'ClipRotate', 'GaussianBlur', 'Hue', 'Identity',
     'VideoAutoAugment', 'VideoCopyPaste', 'ClipPanCrop', 'crop_frame',
     'draw_crop_size', 'pan_origins'
 ]

@@ -66,8 +66,11 @@ def select_instances(frame: dict, keep: np.ndarray) -> dict:
     if keep.dtype == bool:
         keep = np.flatnonzero(keep)
     for key in INSTANCE_KEYS:
-        if key in frame:
-            frame[key] = frame[key][keep]
+        if key not in frame:
+            continue
+        value = frame[key]
+        frame[key] = wrap_bitmap_masks(value.masks[keep]) \
+            if isinstance(value, BitmapMasks) else value[keep]
     return frame
 
 
@@ -113,33 +116,50 @@ def as_box_array(boxes) -> np.ndarray:
 
 
 def _frame_copy(value):
-    """The copy of ``value`` a further frame gets.
-
-    What transforms change (images, masks, boxes, per-instance arrays) is
-    copied; everything else (paths, shapes, ids, the raw ``instances`` list
-    of annotations, which is only read) is shared: deep-copying the raw
-    polygons for every frame would cost more than the rest of the pipeline.
-    """
+    """An independent copy of ``value`` for another frame (``copy=True``):
+    images, masks, boxes and per-instance arrays are copied, read-only
+    metadata (paths, shapes, the raw ``instances`` annotations) is shared."""
     if isinstance(value, np.ndarray):
         return value.copy()
     if isinstance(value, BitmapMasks):
-        return BitmapMasks(value.masks.copy(), value.height, value.width)
+        return wrap_bitmap_masks(value.masks.copy())
     if isinstance(value, (BaseBoxes, PolygonMasks)):
         return copy.deepcopy(value)
     return value
+
+
+def wrap_bitmap_masks(masks: np.ndarray) -> BitmapMasks:
+    """``BitmapMasks`` around a ``(n, H, W)`` array without copying it.
+
+    mmdet's constructor always re-stacks the array (a full copy); on the
+    per-frame hot path of clip transforms that copy is pure overhead.
+    """
+    if masks.ndim != 3:
+        raise ValueError(f'masks must be (n, H, W), got {masks.shape}')
+    out = BitmapMasks.__new__(BitmapMasks)
+    out.height, out.width = masks.shape[1:]
+    out.masks = masks
+    return out
 
 
 @TRANSFORMS.register_module()
 class ImageToClip(BaseTransform):
     """Replicate one image sample into a ``num_frames`` clip (pseudo-video).
 
-    Every key becomes a list of ``num_frames`` entries: images, masks, boxes
-    and per-instance arrays are copied, so per-frame transforms cannot leak
-    into other frames; read-only metadata is shared. The keys a video
-    sample has are added:
+    Every key becomes a list of ``num_frames`` entries. By default the
+    frames **share** their arrays (image, masks, boxes): the transforms of
+    mmcv / mmdet and of this package never modify an input array in place
+    (they assign new ones), so sharing is safe and saves T copies of the
+    image and masks per clip; it also lets :class:`VideoAutoAugment`
+    recognise identical frames by identity and augment them once. With a
+    transform that writes into arrays in place, set ``copy=True``. The keys
+    a video sample has are added:
 
     * ``gt_instances_ids``: ``1..n`` in annotation order (mmdet's video code
       treats id 0 as missing), the same in every frame;
+    * ``gt_bboxes`` become the tight boxes of ``gt_masks``, and instances
+      with an empty mask are dropped (the invariant of every clip
+      transform of this package);
     * ``frame_id``: ``0..T-1``; ``video_id``: the image's ``img_id``;
       ``video_length`` / ``ori_video_length``: ``T``;
     * ``key_frame_flags``: the first frame is the key frame.
@@ -150,12 +170,15 @@ class ImageToClip(BaseTransform):
 
     Args:
         num_frames (int): T >= 1.
+        copy (bool): give every frame its own copy of the arrays. Defaults
+            to False (shared, see above).
     """
 
-    def __init__(self, num_frames: int = 3) -> None:
+    def __init__(self, num_frames: int = 3, copy: bool = False) -> None:
         if num_frames < 1:
             raise ValueError(f'num_frames must be >= 1, got {num_frames}')
         self.num_frames = num_frames
+        self.copy = copy
 
     def transform(self, results: dict) -> dict:
         if 'img' not in results:
@@ -164,14 +187,19 @@ class ImageToClip(BaseTransform):
         results = dict(results)
         if 'gt_bboxes' in results:
             results['gt_bboxes'] = as_box_array(results['gt_bboxes'])
+        if isinstance(results.get('gt_masks'), BitmapMasks):
+            # clip invariant: boxes are the tight boxes of the masks (the
+            # clip transforms move masks and derive boxes from them)
+            sync_instances_to_masks(results)
         if 'gt_bboxes_labels' in results and \
                 'gt_instances_ids' not in results:
             num = len(results['gt_bboxes_labels'])
             results['gt_instances_ids'] = np.arange(1, num + 1,
                                                     dtype=np.int64)
         num_frames = self.num_frames
+        replicate = _frame_copy if self.copy else (lambda value: value)
         clip = {
-            key: [value] + [_frame_copy(value) for _ in range(num_frames - 1)]
+            key: [value] + [replicate(value) for _ in range(num_frames - 1)]
             for key, value in results.items()
         }
         clip['frame_id'] = list(range(num_frames))
@@ -182,11 +210,12 @@ class ImageToClip(BaseTransform):
         return clip
 
     def __repr__(self) -> str:
-        return f'{self.__class__.__name__}(num_frames={self.num_frames})'
+        return (f'{self.__class__.__name__}(num_frames={self.num_frames}, '
+                f'copy={self.copy})')
 
 
 __all__ = [
     'ImageToClip', 'split_clip', 'merge_clip', 'select_instances',
     'sync_instances_to_masks', 'boxes_of_masks', 'as_box_array',
-    'INSTANCE_KEYS'
+    'wrap_bitmap_masks', 'INSTANCE_KEYS'
 ]

@@ -26,7 +26,8 @@ from mmdet.structures.mask import BitmapMasks
 
 from mmvis_pretrain.registry import TRANSFORMS
 from .clip_format import (as_box_array, merge_clip, select_instances,
-                          split_clip, sync_instances_to_masks)
+                          split_clip, sync_instances_to_masks,
+                          wrap_bitmap_masks)
 
 #: cv2.warpAffine (OpenCV 5) takes at most this many channels at once.
 _MAX_CHANNELS = 128
@@ -85,8 +86,8 @@ def rotate_masks(masks: BitmapMasks, angle: float) -> BitmapMasks:
         rotated = mmcv.imrotate(np.ascontiguousarray(chunk), angle,
                                 border_value=0, interpolation='nearest')
         chunks.append(rotated.reshape(h, w, -1).transpose(2, 0, 1))
-    return BitmapMasks(
-        np.concatenate(chunks).astype(masks.masks.dtype), h, w)
+    return wrap_bitmap_masks(
+        np.ascontiguousarray(np.concatenate(chunks), masks.masks.dtype))
 
 
 def rotate_boxes(boxes: np.ndarray, matrix: np.ndarray,

@@ -176,9 +176,9 @@ class VideoAutoAugment(BaseTransform):
         """
         color_ops = [op for op in ops if op[0] != 'Rotation']
         rotations = [op for op in ops if op[0] == 'Rotation']
-        # The photometric result depends only on the frame's pixels: a frame
-        # equal to one already done (all frames of a fresh pseudo-video are)
-        # reuses that result instead of recomputing histograms & co.
+        # The photometric result depends only on the frame's pixels: frames
+        # sharing one image array (the frames of a fresh pseudo-video, see
+        # ImageToClip) are augmented once and share the result.
         done: List[Tuple[np.ndarray, np.ndarray]] = []
         for t, frame in enumerate(frames):
             frame['auto_aug_ops'] = [
@@ -187,12 +187,9 @@ class VideoAutoAugment(BaseTransform):
             ]
             if color_ops:
                 src = frame['img']
-                hit = next((out for inp, out in done
-                            if inp is src or (inp.shape == src.shape
-                                              and np.array_equal(inp, src))),
-                           None)
+                hit = next((out for inp, out in done if inp is src), None)
                 if hit is not None:
-                    frame['img'] = hit.copy()
+                    frame['img'] = hit
                 else:
                     for name, mag in color_ops:
                         apply_color_op(name, frame, mag)

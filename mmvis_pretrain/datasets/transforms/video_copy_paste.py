@@ -22,8 +22,8 @@ from mmcv.transforms import BaseTransform
 from mmdet.structures.mask import BitmapMasks
 
 from mmvis_pretrain.registry import TRANSFORMS
-from .clip_format import (as_box_array, merge_clip, split_clip,
-                          sync_instances_to_masks)
+from .clip_format import (as_box_array, boxes_of_masks, merge_clip,
+                          select_instances, split_clip, wrap_bitmap_masks)
 
 INTERPOLATIONS = ('nearest', 'bilinear')
 
@@ -207,19 +207,71 @@ def paste_into_frame(frame: dict, img: np.ndarray, pasted: np.ndarray,
         are re-derived from masks; instances left with an empty mask (fully
         covered, or the copy outside the frame) are absent from it.
     """
+    ys, xs = np.nonzero(pasted.any(axis=1))[0], np.nonzero(pasted.any(axis=0))[0]
+    if len(ys) == 0:  # the copy is outside this frame
+        return frame
+    # eq. 1 and eq. 2 only change pixels inside the copy's box
+    y0, y1, x0, x1 = ys[0], ys[-1] + 1, xs[0], xs[-1] + 1
+    region = np.s_[y0:y1, x0:x1]
+    cover = pasted[region]
     dst = frame['img'].copy()
-    cover = pasted[..., None] if dst.ndim == 3 else pasted
-    np.copyto(dst, img, casting='unsafe', where=cover)  # eq. 1
+    np.copyto(dst[region], img[region], casting='unsafe',
+              where=cover[..., None] if dst.ndim == 3 else cover)  # eq. 1
     frame['img'] = dst
 
     old = frame['gt_masks'].masks
     height, width = pasted.shape
     masks = np.empty((len(old) + 1, height, width), dtype=np.uint8)
-    np.multiply(old, ~pasted, out=masks[:-1], casting='unsafe')  # eq. 2
+    masks[:-1] = old
+    masks[:-1, y0:y1, x0:x1] *= ~cover  # eq. 2
     masks[-1] = pasted
-    frame['gt_masks'] = BitmapMasks(masks, height, width)
+    boxes = _boxes_after_paste(frame, masks, (x0, y0, x1, y1))
+    frame['gt_masks'] = wrap_bitmap_masks(masks)
     _append_instance_fields(frame, label, new_id)
-    return sync_instances_to_masks(frame)
+    if 'gt_bboxes' in frame:
+        frame['gt_bboxes'] = boxes
+    visible = boxes[:, 2] > boxes[:, 0]
+    if not visible.all():
+        select_instances(frame, visible)
+    return frame
+
+
+def _boxes_after_paste(frame: dict, masks: np.ndarray,
+                       region: Tuple[int, int, int, int]) -> np.ndarray:
+    """Tight boxes of ``masks`` ``(n + 1, H, W)`` after a paste in ``region``
+    (``x0, y0, x1, y1``), ``(n + 1, 4)`` float32, zeros for empty masks.
+
+    eq. 2 only removes pixels inside ``region``, so an instance whose box
+    misses it keeps its box, and the others shrink within their old box:
+    only those boxes are recomputed, on their old box's window. Relies on
+    the clip invariant that ``gt_bboxes`` are the tight boxes of
+    ``gt_masks`` (:class:`ImageToClip` establishes it, the clip transforms
+    keep it).
+    """
+    x0, y0, x1, y1 = region
+    old_boxes = as_box_array(frame['gt_bboxes']) if 'gt_bboxes' in frame \
+        else boxes_of_masks(wrap_bitmap_masks(masks[:-1]))
+    boxes = np.zeros((len(masks), 4), np.float32)
+    boxes[:-1] = old_boxes
+    for i, (bx0, by0, bx1, by1) in enumerate(old_boxes):
+        if bx1 <= x0 or bx0 >= x1 or by1 <= y0 or by0 >= y1:
+            continue
+        wx0, wy0 = int(max(bx0, 0)), int(max(by0, 0))
+        window = masks[i, wy0:int(np.ceil(by1)), wx0:int(np.ceil(bx1))]
+        boxes[i] = _tight_box(window, wx0, wy0)
+    boxes[-1] = _tight_box(masks[-1][y0:y1, x0:x1], x0, y0)
+    return boxes
+
+
+def _tight_box(window: np.ndarray, ox: int, oy: int) -> np.ndarray:
+    """x1y1x2y2 box of the non-zero pixels of ``window`` placed at
+    ``(ox, oy)``; zeros when it has none."""
+    ys = np.nonzero(window.any(axis=1))[0]
+    if len(ys) == 0:
+        return np.zeros(4, np.float32)
+    xs = np.nonzero(window.any(axis=0))[0]
+    return np.array([ox + xs[0], oy + ys[0], ox + xs[-1] + 1,
+                     oy + ys[-1] + 1], np.float32)
 
 
 def _append_instance_fields(frame: dict, label: int, new_id: int) -> None:

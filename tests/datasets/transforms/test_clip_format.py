@@ -30,10 +30,14 @@ def test_image_to_clip_replicates_with_ids():
     assert clip['key_frame_flags'] == [True, False, False]
     for ids in clip['gt_instances_ids']:
         assert ids.tolist() == [1, 2]
-    # independent copies: editing one frame leaves the others alone
+    # by default the frames share their arrays (copy-on-write transforms)
+    assert clip['img'][1] is clip['img'][0]
+    # copy=True: independent copies, editing one frame leaves the others
+    clip = ImageToClip(num_frames=3, copy=True)(image_sample())
     clip['img'][1][:] = 0
     clip['gt_masks'][2].masks[:] = 0
     assert clip['img'][0].any() and clip['gt_masks'][0].masks.any()
+    assert clip['gt_masks'][1].masks.any()
 
 
 def test_image_without_instances_and_t1():
@@ -91,3 +95,30 @@ def test_mmdet_broadcaster_and_packing():
     for frame in sample:
         assert frame.gt_instances.instances_ids.tolist() == [1, 2]
         assert frame.flip is True
+
+
+@pytest.mark.parametrize('transform', [
+    dict(type='VideoAutoAugment', k_max=3),
+    dict(type='VideoAutoAugment', k_max=3, per_frame=True),
+    dict(type='ClipRotate', max_angle=15),
+    dict(type='VideoCopyPaste', prob=1.0, min_area=4),
+    dict(type='ClipPanCrop', crop_size=(0.5, 0.5), crop_type='relative',
+         prob=1.0),
+])
+def test_clip_transforms_never_write_into_shared_arrays(transform):
+    """Frames of ImageToClip share arrays: every clip transform must leave
+    its input arrays untouched (copy-on-write)."""
+    from mmengine.runner import set_random_seed
+    from mmvis_pretrain.utils import register_all_modules
+    register_all_modules()
+    sample = image_sample(num=2, h=40, w=60)
+    img, masks = sample['img'].copy(), sample['gt_masks'].masks.copy()
+    boxes = sample['gt_bboxes'].copy()
+    clip = ImageToClip(num_frames=4)(sample)
+    shared_img, shared_masks = clip['img'][0], clip['gt_masks'][0]
+    for seed in range(5):
+        set_random_seed(seed)
+        TRANSFORMS.build(transform)(dict(clip))
+        assert np.array_equal(shared_img, img)
+        assert np.array_equal(shared_masks.masks, masks)
+        assert np.array_equal(clip['gt_bboxes'][0], boxes)
