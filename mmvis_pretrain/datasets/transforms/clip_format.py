@@ -157,6 +157,8 @@ class ImageToClip(BaseTransform):
 
     * ``gt_instances_ids``: ``1..n`` in annotation order (mmdet's video code
       treats id 0 as missing), the same in every frame;
+    * the raw ``instances`` annotations are dropped (parsed into ``gt_*``
+      already, and wrong for frames that move);
     * ``gt_bboxes`` become the tight boxes of ``gt_masks``, and instances
       with an empty mask are dropped (the invariant of every clip
       transform of this package);
@@ -185,6 +187,10 @@ class ImageToClip(BaseTransform):
             raise KeyError('ImageToClip needs a decoded image: put '
                            'LoadImageFromFile (and LoadAnnotations) before it')
         results = dict(results)
+        # The raw annotations were parsed into gt_* by LoadAnnotations and
+        # would describe the frames wrongly once they move; dropping them
+        # also spares PackTrackInputs a deep copy per frame (meta 'instances').
+        results.pop('instances', None)
         if 'gt_bboxes' in results:
             results['gt_bboxes'] = as_box_array(results['gt_bboxes'])
         if isinstance(results.get('gt_masks'), BitmapMasks):
