@@ -3,8 +3,9 @@
 Steps (each prints its progress; outputs under ``--work-dir``):
 
 1. write the synthetic data set (deterministic, seed 0) to ``--data-root``;
-2. render training samples of the synthetic image and video pipelines
-   (PNG strips, GIF, MP4) with ``tools/analysis_tools/browse_dataset.py``;
+2. render training samples of the synthetic image, pseudo-video (CoSt +
+   VMoSp) and video pipelines (PNG strips, GIF, MP4) with
+   ``tools/analysis_tools/browse_dataset.py``;
 3. train the miniature Mask2Former-VIS baseline on the synthetic videos
    (``tools/train.py``) and evaluate it with the YouTube-VIS metric on the
    held-out videos (``tools/test.py``), beside the untrained model.
@@ -22,6 +23,7 @@ import time
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 VIS_CONFIG = 'configs/mask2former_vis/mask2former_tiny_1xb2-300it_synthetic-vis.py'
 COCO_BROWSE_CONFIG = 'configs/_base_/datasets/synthetic_coco_instance.py'
+PSEUDO_VIDEO_CONFIG = 'configs/_base_/datasets/synthetic_pseudo_video.py'
 
 
 def parse_args(argv=None):
@@ -81,6 +83,14 @@ def main(argv=None):
     run(['tools/analysis_tools/browse_dataset.py', COCO_BROWSE_CONFIG,
          '--out', osp.join(work_dir, 'browse/coco'), '--num-samples', 4,
          '--cfg-options', f'train_dataloader.dataset.data_root={coco}'])
+    # pseudo-videos: CoSt + VMoSp turn each image into a consistent clip;
+    # 6 frames instead of the training 3 to show the motion
+    run(['tools/analysis_tools/browse_dataset.py', PSEUDO_VIDEO_CONFIG,
+         '--out', osp.join(work_dir, 'browse/pseudo_video'), '--num-samples',
+         4, '--seed', args.seed, '--formats', 'png', 'gif', 'mp4',
+         '--cfg-options', f'train_dataloader.dataset.data_root={coco}',
+         'train_dataloader.dataset.pipeline.4.num_frames=6',
+         'train_dataloader.dataset.pipeline.6.prob=1.0'])
     # 5-frame clips (the training pipeline samples 2) to show the motion
     run(['tools/analysis_tools/browse_dataset.py', VIS_CONFIG, '--out',
          osp.join(work_dir, 'browse/ytvis'), '--num-samples', 3,

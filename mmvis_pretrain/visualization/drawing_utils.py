@@ -218,7 +218,8 @@ def safe_name(name: str) -> str:
 
 
 def sample_name(frame_samples: Sequence[DetDataSample], is_clip: bool) -> str:
-    """Name of a sample: image stem, or the video's folder name for clips.
+    """Name of a sample: image stem, or the video's folder name for clips
+    (a pseudo-video, whose frames all come from one image: the image stem).
 
     YouTube-VIS style ``file_name`` values are ``<video>/<frame>.jpg``, so the
     folder of a frame is the video name; ``video<id>`` is the fallback.
@@ -232,6 +233,10 @@ def sample_name(frame_samples: Sequence[DetDataSample], is_clip: bool) -> str:
     """
     first = frame_samples[0]
     img_path = first.metainfo.get('img_path')
+    paths = {f.metainfo.get('img_path') for f in frame_samples}
+    if is_clip and len(paths) == 1 and img_path:
+        # a pseudo-video: every frame comes from the same image
+        is_clip = False
     if not is_clip:
         if img_path:
             return safe_name(osp.splitext(osp.basename(img_path))[0])

@@ -54,3 +54,18 @@ def test_mmdet_scoped_config(synthetic_root, tmp_path):
     written = browse.main([str(cfg_file), '--out', str(tmp_path / 'o'),
                            '--num-samples', '2'])
     assert len(written) == 2
+
+
+def test_synthetic_pseudo_videos(synthetic_root, tmp_path):
+    """Pseudo-video clips render as GIFs named after their source image."""
+    config = osp.join(osp.dirname(TINY_VIS_CONFIG),
+                      '../_base_/datasets/synthetic_pseudo_video.py')
+    coco = osp.join(synthetic_root, 'coco') + '/'
+    written = browse.main([
+        config, '--out', str(tmp_path), '--num-samples', '2', '--formats',
+        'gif', '--cfg-options', f'train_dataloader.dataset.data_root={coco}'])
+    gifs = [p for p in written if str(p).endswith('.gif')]
+    assert len(gifs) == 2
+    assert Image.open(gifs[0]).n_frames == 3  # T = 3 pre-training clips
+    # named after the image (all frames share it), not its folder
+    assert not osp.basename(str(gifs[0])).endswith('_train.gif')
