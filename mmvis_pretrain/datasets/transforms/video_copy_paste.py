@@ -353,6 +353,11 @@ class VideoCopyPaste(BaseTransform):
             frame by an aspect-preserving scale). Defaults to ``'same'``.
         interpolation (str): ``'bilinear'`` or ``'nearest'`` for the pasted
             pixels (masks always use nearest). Defaults to ``'bilinear'``.
+        per_frame (bool): The "Image" setting of the paper's table 3, for
+            ablations: every frame independently draws its own pivot and its
+            own (static) transform, and each frame's copy is a separate
+            instance with its own new id, present in that frame only.
+            Defaults to False (one copy moving smoothly through the clip).
     """
 
     def __init__(self,
@@ -363,7 +368,8 @@ class VideoCopyPaste(BaseTransform):
                  flip_prob: float = 0.5,
                  min_area: int = 32 * 32,
                  source: str = 'same',
-                 interpolation: str = 'bilinear') -> None:
+                 interpolation: str = 'bilinear',
+                 per_frame: bool = False) -> None:
         if not 0 <= prob <= 1 or not 0 <= flip_prob <= 1:
             raise ValueError(f'prob and flip_prob must be in [0, 1], got '
                              f'{prob}, {flip_prob}')
@@ -383,6 +389,7 @@ class VideoCopyPaste(BaseTransform):
         self.min_area = min_area
         self.source = source
         self.interpolation = interpolation
+        self.per_frame = per_frame
 
     @staticmethod
     def _pair(value: Union[float, Sequence[float]]) -> np.ndarray:
@@ -406,6 +413,8 @@ class VideoCopyPaste(BaseTransform):
         if np.random.rand() >= self.prob:
             return results
         frames = split_clip(results)
+        if self.per_frame:
+            return merge_clip(self._paste_per_frame(frames, mix_results))
         source = self._pick_source(frames[0], mix_results)
         if source is None:
             return results
@@ -415,6 +424,19 @@ class VideoCopyPaste(BaseTransform):
             self._paste_frame(frame, source, trajectory, t, len(frames),
                               new_id)
         return merge_clip(frames)
+
+    def _paste_per_frame(self, frames: List[dict],
+                         mix_results: Optional[list]) -> List[dict]:
+        """``per_frame=True``: an independent paste in every frame."""
+        next_id = self._new_id(frames)
+        for frame in frames:
+            source = self._pick_source(frame, mix_results)
+            if source is None:
+                continue
+            self._paste_frame(frame, source, self._draw_trajectory(), 0, 1,
+                              next_id)
+            next_id += 1
+        return frames
 
     def _pick_source(self, first: dict,
                      mix_results: Optional[list]) -> Optional[PasteSource]:
@@ -501,7 +523,8 @@ class VideoCopyPaste(BaseTransform):
                 f'max_translation={tuple(self.max_translation)}, '
                 f'flip_prob={self.flip_prob}, min_area={self.min_area}, '
                 f"source='{self.source}', "
-                f"interpolation='{self.interpolation}')")
+                f"interpolation='{self.interpolation}', "
+                f'per_frame={self.per_frame})')
 
 
 __all__ = ['VideoCopyPaste', 'PasteSource', 'PasteTrajectory',

@@ -373,3 +373,33 @@ def test_multi_image_mix_dataset_protocol():
     assert VideoCopyPaste().get_indexes(dataset.dataset) == []
     index = VideoCopyPaste(source='other').get_indexes(dataset.dataset)
     assert len(index) == 1 and 0 <= index[0] < 3
+
+
+def test_per_frame_mode_pastes_a_separate_copy_into_each_frame():
+    """per_frame=True (table 3, "Image"): each frame gets its own copy with
+    its own new id, present in that frame only."""
+    from mmengine.runner import set_random_seed
+    from mmdet.structures.mask import BitmapMasks as _BM
+
+    from mmvis_pretrain.datasets.transforms import (ImageToClip,
+                                                    VideoCopyPaste)
+    h, w = 48, 64
+    masks = np.zeros((2, h, w), np.uint8)
+    masks[0, 5:25, 5:30] = 1
+    masks[1, 20:45, 30:60] = 1
+    sample = dict(
+        img=np.random.RandomState(1).randint(0, 255, (h, w, 3), np.uint8),
+        img_id=3, img_shape=(h, w), ori_shape=(h, w),
+        gt_bboxes=np.array([[5, 5, 30, 25], [30, 20, 60, 45]], np.float32),
+        gt_bboxes_labels=np.array([0, 1]), gt_ignore_flags=np.zeros(2, bool),
+        gt_masks=_BM(masks, h, w))
+    clip = ImageToClip(num_frames=3)(sample)
+    set_random_seed(0)
+    out = VideoCopyPaste(prob=1.0, min_area=16, per_frame=True)(clip)
+    new_ids = []
+    for ids in out['gt_instances_ids']:
+        extra = sorted(set(ids.tolist()) - {1, 2})
+        assert len(extra) == 1  # one copy in this frame
+        new_ids.append(extra[0])
+    assert new_ids == [3, 4, 5]  # a separate instance per frame
+    assert 'per_frame=True' in repr(VideoCopyPaste(per_frame=True))
