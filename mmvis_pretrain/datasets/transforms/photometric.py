@@ -12,6 +12,12 @@ mmdet's ops (``RandAugment``, ``TransformBroadcaster``) in the same way.
 numpy 2 (``np.uint8(-25)`` raises), so :class:`Hue` does its own modular
 shift.
 
+:class:`LutAutoContrast`, :class:`LutEqualize`, :class:`LutContrast` and
+:class:`LutSolarize` are drop-in replacements of mmdet's ``AutoContrast``,
+``Equalize``, ``Contrast`` and ``Solarize`` that give bit-identical uint8
+results several times faster (a 256-entry lookup table per channel instead
+of ``np.histogram`` and per-pixel numpy arithmetic).
+
 All ops work on one ``(H, W, 3)`` BGR image in ``results['img']`` (uint8
 values; other dtypes are rounded to uint8 and cast back) and leave boxes and
 masks untouched.
@@ -19,9 +25,12 @@ masks untouched.
 from typing import Optional
 
 import cv2
+import mmcv
+import mmcv.image.photometric as mmcv_photometric
 import numpy as np
 from mmcv.transforms.utils import cache_randomness
-from mmdet.datasets.transforms import ColorTransform
+from mmdet.datasets.transforms import (AutoContrast, ColorTransform, Contrast,
+                                       Equalize, Solarize)
 
 from mmvis_pretrain.registry import TRANSFORMS
 
@@ -152,5 +161,221 @@ def shift_hue(img: np.ndarray, fraction: float) -> np.ndarray:
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR_FULL)
 
 
+# --- Lookup-table versions of mmdet's photometric ops -----------------------
+#
+# mmcv computes these ops with ``np.histogram`` (a general float binning,
+# ~3-4 ms per 800x1067 channel), fancy indexing ``lut[im]`` with int64 /
+# float64 tables (a float64 copy of the whole image) and ``np.where``. For a
+# uint8 image every output pixel is a function of the pixel's value (and of
+# the channel's histogram), so the same numbers come from an exact integer
+# histogram plus ``cv2.LUT`` with a uint8 table. The tables below are
+# computed with mmcv's own expressions, in the same dtypes, and end with the
+# same ``.astype(np.uint8)`` (truncation) that mmcv applies to the image, so
+# the outputs are bit-identical; the tests compare them with mmdet's ops.
+
+#: Up to this many pixels per channel the float32 counts of
+#: ``cv2.calcHist`` are exact (float32 holds every integer up to 2 ** 24);
+#: larger images are counted with ``np.bincount``.
+_CALCHIST_MAX_PIXELS = 2**24
+
+
+def _lut_applicable(img) -> bool:
+    """Whether the fast path reproduces mmcv: a non-empty uint8 BGR image
+    ``(H, W, 3)`` (anything else goes to mmdet's own implementation)."""
+    return (isinstance(img, np.ndarray) and img.dtype == np.uint8
+            and img.ndim == 3 and img.shape[2] == 3 and img.size > 0)
+
+
+def channel_histograms(img: np.ndarray) -> np.ndarray:
+    """Exact 256-bin histograms of the channels of a uint8 image.
+
+    Equal to ``np.histogram(img[..., c], 256, (0, 255))[0]`` for uint8 data
+    (bin ``v`` holds the value ``v``), about 20x faster.
+
+    Args:
+        img (np.ndarray): uint8 image ``(H, W, C)``.
+
+    Returns:
+        np.ndarray: int64 counts ``(C, 256)``.
+    """
+    img = np.ascontiguousarray(img)
+    num_channels = img.shape[2]
+    if img.shape[0] * img.shape[1] <= _CALCHIST_MAX_PIXELS:
+        # integer counts, returned as float32: exact below 2 ** 24
+        hists = [
+            cv2.calcHist([img], [c], None, [256], [0, 256]).ravel()
+            for c in range(num_channels)
+        ]
+        return np.stack(hists).astype(np.int64)
+    return np.stack([
+        np.bincount(img[..., c].ravel(), minlength=256)
+        for c in range(num_channels)
+    ]).astype(np.int64)
+
+
+def _apply_channel_luts(img: np.ndarray, luts) -> np.ndarray:
+    """``out[..., c] = luts[c][img[..., c]]`` for uint8 ``img`` (H, W, 3) and
+    three uint8 tables of 256 entries."""
+    table = np.ascontiguousarray(np.stack(luts, axis=-1)[None], np.uint8)
+    return cv2.LUT(np.ascontiguousarray(img), table)
+
+
+def equalize_lut(histo: np.ndarray) -> np.ndarray:
+    """uint8 table of ``mmcv.imequalize`` for one channel's histogram."""
+    # Same expressions as mmcv.image.photometric.imequalize._scale_channel.
+    nonzero_histo = histo[histo > 0]
+    step = (np.sum(nonzero_histo) - nonzero_histo[-1]) // 255
+    if not step:
+        lut = np.array(range(256))
+    else:
+        lut = (np.cumsum(histo) + (step // 2)) // step
+        lut = np.concatenate([[0], lut[:-1]], 0)
+        lut[lut > 255] = 255
+    return lut.astype(np.uint8)
+
+
+def auto_contrast_lut(histo: np.ndarray) -> np.ndarray:
+    """uint8 table of ``mmcv.auto_contrast(img, cutoff=0)`` for one channel.
+
+    With ``cutoff=0`` (mmdet's call) mmcv's clipped histogram equals the
+    histogram. mmcv maps through a float64 table and truncates the stacked
+    float64 image with ``.astype(uint8)``; truncating the table first gives
+    the same numbers.
+    """
+    nonzero = np.nonzero(histo)[0]
+    low, high = nonzero[0], nonzero[-1]
+    if low >= high:
+        return np.arange(256, dtype=np.uint8)
+    scale = 255.0 / (high - low)
+    offset = -low * scale
+    lut = np.array(range(256))
+    lut = lut * scale + offset
+    lut = np.clip(lut, 0, 255)
+    return lut.astype(np.uint8)
+
+
+def contrast_lut(mean: int, factor: float) -> np.ndarray:
+    """uint8 table of ``mmcv.adjust_contrast`` (cv2 backend) for one
+    grey-level mean: the same float32 ``cv2.addWeighted`` call, clip and
+    truncation, on the 256 possible values."""
+    values = np.arange(256, dtype=np.uint8)[None].astype(np.float32)
+    degenerated = np.full_like(values, mean, dtype=np.uint8)
+    contrasted = cv2.addWeighted(values, factor,
+                                 degenerated.astype(np.float32), 1 - factor,
+                                 0)
+    contrasted = np.clip(contrasted, 0, 255)
+    return contrasted.astype(np.uint8)[0]
+
+
+def solarize_lut(thr: float) -> np.ndarray:
+    """uint8 table of ``mmcv.solarize(img, thr)`` (the function itself
+    applied to the 256 values)."""
+    return mmcv.solarize(np.arange(256, dtype=np.uint8), thr).astype(
+        np.uint8)
+
+
+@TRANSFORMS.register_module()
+class LutAutoContrast(AutoContrast):
+    """mmdet ``AutoContrast``, bit-identical and ~15x faster on uint8.
+
+    mmdet's op (``mmcv.auto_contrast``: ``np.histogram`` per channel, a
+    float64 ``lut[im]`` image) was the largest cost of a pseudo-video frame:
+    on an (800, 1067, 3) uint8 image 17-30 ms, this op 2 ms (one thread).
+    Here each channel's histogram is counted exactly (``cv2.calcHist`` /
+    ``np.bincount``), mmcv's stretch table is computed with mmcv's float64
+    expressions, truncated to uint8 as mmcv truncates the image, and applied
+    with ``cv2.LUT``: the output equals mmdet's exactly. Images that are
+    not uint8 ``(H, W, 3)`` go to mmdet's implementation. Arguments as
+    mmdet's ``AutoContrast``.
+    """
+
+    def _transform_img(self, results: dict, mag: float) -> None:
+        """Stretch every channel of ``results['img']`` to 0..255."""
+        img = results['img']
+        if not _lut_applicable(img):
+            super()._transform_img(results, mag)
+            return
+        hists = channel_histograms(img)
+        results['img'] = _apply_channel_luts(
+            img, [auto_contrast_lut(h) for h in hists])
+
+
+@TRANSFORMS.register_module()
+class LutEqualize(Equalize):
+    """mmdet ``Equalize``, bit-identical and ~15x faster on uint8.
+
+    mmdet's op (``mmcv.imequalize``: ``np.histogram`` and an int64
+    ``lut[im]`` per channel) took 11-30 ms on an (800, 1067, 3) uint8
+    image, this op 2 ms (one thread). Here the exact channel histograms give
+    mmcv's integer equalisation table (mmcv's expressions), applied as a
+    uint8 table with ``cv2.LUT``: the output equals mmdet's exactly. Images
+    that are not uint8 ``(H, W, 3)`` go to mmdet's implementation.
+    Arguments as mmdet's ``Equalize``.
+    """
+
+    def _transform_img(self, results: dict, mag: float) -> None:
+        """Equalise the histogram of every channel of ``results['img']``."""
+        img = results['img']
+        if not _lut_applicable(img):
+            super()._transform_img(results, mag)
+            return
+        hists = channel_histograms(img)
+        results['img'] = _apply_channel_luts(
+            img, [equalize_lut(h) for h in hists])
+
+
+@TRANSFORMS.register_module()
+class LutContrast(Contrast):
+    """mmdet ``Contrast``, bit-identical and ~6x faster on uint8.
+
+    mmdet's op (``mmcv.adjust_contrast``, cv2 backend: ``np.histogram`` of
+    the grey image, float32 copies of the image) took 3-7 ms on an
+    (800, 1067, 3) uint8 image, this op 1.1 ms (one thread). The blend with
+    the grey mean is a function of the pixel value only, so here the mean
+    is computed as mmcv does (``round(sum(grey) / #pixels)``) and the same
+    float32 ``cv2.addWeighted`` / clip / truncation is evaluated once on
+    the 256 values and applied with ``cv2.LUT``: the output equals mmdet's
+    exactly. Images that are
+    not uint8 ``(H, W, 3)``, and mmcv's pillow backend, go to mmdet's
+    implementation. Arguments as mmdet's ``Contrast``.
+    """
+
+    def _transform_img(self, results: dict, mag: float) -> None:
+        """Blend ``results['img']`` with its grey mean by factor ``mag``."""
+        img = results['img']
+        if (not _lut_applicable(img)
+                or mmcv_photometric.imread_backend != 'cv2'):
+            super()._transform_img(results, mag)
+            return
+        img = np.ascontiguousarray(img)
+        gray_img = mmcv.bgr2gray(img)
+        # np.sum(hist) in mmcv is the number of pixels
+        mean = round(np.sum(gray_img) / gray_img.size)
+        results['img'] = cv2.LUT(img, contrast_lut(mean, mag))
+
+
+@TRANSFORMS.register_module()
+class LutSolarize(Solarize):
+    """mmdet ``Solarize``, bit-identical and ~4x faster on uint8.
+
+    mmdet's op (``mmcv.solarize``: ``np.where`` over the image) took
+    2.7 ms on an (800, 1067, 3) uint8 image, this op 0.7 ms (one thread).
+    Here ``mmcv.solarize`` is evaluated on the 256 values and applied with
+    ``cv2.LUT``: the output equals mmdet's exactly. Images that are not
+    uint8 ``(H, W, 3)`` go to mmdet's implementation. Arguments as mmdet's
+    ``Solarize``.
+    """
+
+    def _transform_img(self, results: dict, mag: float) -> None:
+        """Invert the pixels of ``results['img']`` that are >= ``mag``."""
+        img = results['img']
+        if not _lut_applicable(img):
+            super()._transform_img(results, mag)
+            return
+        results['img'] = cv2.LUT(
+            np.ascontiguousarray(img), solarize_lut(mag))
+
+
 __all__ = ['ExactColorTransform', 'Identity', 'GaussianBlur', 'Hue',
-           'shift_hue']
+           'shift_hue', 'LutAutoContrast', 'LutEqualize', 'LutContrast',
+           'LutSolarize', 'channel_histograms']

@@ -19,28 +19,29 @@ from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmcv.transforms import BaseTransform
-from mmdet.datasets.transforms import (AutoContrast, Brightness, Color,
-                                       Contrast, Equalize, Posterize,
-                                       Sharpness, Solarize)
+from mmdet.datasets.transforms import Brightness, Color, Posterize, Sharpness
 
 from mmvis_pretrain.registry import TRANSFORMS
 from .clip_format import merge_clip, split_clip
 from .clip_rotate import ClipRotate
-from .photometric import GaussianBlur, Hue, Identity
+from .photometric import (GaussianBlur, Hue, Identity, LutAutoContrast,
+                          LutContrast, LutEqualize, LutSolarize)
 
 #: Photometric ops of the pool: name -> mmdet-style ``ColorTransform``.
+#: AutoContrast, Equalize, Contrast and Solarize are the lookup-table
+#: versions of mmdet's ops (bit-identical on uint8 images, 4-15x faster).
 COLOR_OPS = {
     'Identity': Identity,
-    'AutoContrast': AutoContrast,
-    'Equalize': Equalize,
+    'AutoContrast': LutAutoContrast,
+    'Equalize': LutEqualize,
     'GaussianBlur': GaussianBlur,
-    'Contrast': Contrast,
+    'Contrast': LutContrast,
     'Sharpness': Sharpness,
     'Color': Color,
     'Brightness': Brightness,
     'Hue': Hue,
     'Posterize': Posterize,
-    'Solarize': Solarize,
+    'Solarize': LutSolarize,
 }
 
 #: The 12 ops of table 1, in the paper's order.
