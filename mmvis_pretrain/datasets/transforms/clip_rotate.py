@@ -11,26 +11,26 @@ Geometry: the canvas keeps its size, the rotation centre is the image centre
 (``((w - 1) / 2, (h - 1) / 2)``, as ``mmcv.imrotate``), uncovered pixels get
 ``img_border_value``. Masks are rotated with nearest-neighbour sampling, so
 they stay binary and never leave the image; boxes are then re-derived from
-the masks (:func:`sync_instances_to_masks`), and an instance rotated out of
-a frame is absent from that frame only (its id lives on in the others).
+the masks (as :func:`sync_instances_to_masks` would), and an instance
+rotated out of a frame is absent from that frame only (its id lives on in
+the others). Masks rotate instance by instance on the window each can reach
+(:func:`rotate_mask_array`), with the same pixels as a full-frame
+``mmcv.imrotate``.
 Without masks, the rotated box corners give the new box, clipped to the
 image. Angles follow mmcv: degrees, positive = clockwise on screen.
 """
+import threading
 from typing import Optional, Sequence, Tuple, Union
 
 import cv2
 import mmcv
 import numpy as np
 from mmcv.transforms import BaseTransform
-from mmdet.structures.mask import BitmapMasks
+from mmdet.structures.mask import BitmapMasks, PolygonMasks
 
 from mmvis_pretrain.registry import TRANSFORMS
 from .clip_format import (as_box_array, merge_clip, select_instances,
-                          split_clip, sync_instances_to_masks,
-                          wrap_bitmap_masks)
-
-#: cv2.warpAffine (OpenCV 5) takes at most this many channels at once.
-_MAX_CHANNELS = 128
+                          split_clip, wrap_bitmap_masks)
 
 
 def sample_clip_angles(num_frames: int, max_angle: float,
@@ -59,6 +59,19 @@ def sample_clip_angles(num_frames: int, max_angle: float,
     return np.linspace(start, end, num_frames)
 
 
+#: Frames up to this side length rotate masks through an int16 sampling map.
+_MAX_MAP_SIDE = 32767
+#: Extra destination pixels around a window: the sampling runs in float32,
+#: so a pixel may round to a source pixel a hair outside the exact bound.
+_WINDOW_MARGIN = 2
+#: ``(H, W, 4)`` uint8 view of ``(H, W, 2)`` uint16 ``(x, y)`` pixel
+#: coordinates, grown on demand; frames use its top-left corner.
+_coords = np.zeros((0, 0, 4), np.uint8)
+#: Per-thread memory reused by the sampling maps (a fresh map per frame
+#: costs page faults worth a full-frame warp).
+_scratch = threading.local()
+
+
 def rotation_matrix(img_shape: Tuple[int, int], angle: float) -> np.ndarray:
     """``(2, 3)`` affine matrix of ``mmcv.imrotate(img, angle)``.
 
@@ -71,23 +84,186 @@ def rotation_matrix(img_shape: Tuple[int, int], angle: float) -> np.ndarray:
     return cv2.getRotationMatrix2D(center, -angle, 1.0)
 
 
-def rotate_masks(masks: BitmapMasks, angle: float) -> BitmapMasks:
+def _coordinate_image(h: int, w: int) -> np.ndarray:
+    """``(h, w, 4)`` uint8 image whose pixel ``(y, x)`` holds the uint16
+    pair ``(x, y)`` (a view into a cache shared by all frame sizes)."""
+    global _coords
+    if _coords.shape[0] < h or _coords.shape[1] < w:
+        big_h, big_w = max(h, _coords.shape[0]), max(w, _coords.shape[1])
+        pairs = np.empty((big_h, big_w, 2), np.uint16)
+        pairs[..., 0] = np.arange(big_w, dtype=np.uint16)
+        pairs[..., 1] = np.arange(big_h, dtype=np.uint16)[:, None]
+        _coords = pairs.view(np.uint8)
+    return _coords[:h, :w]
+
+
+def _sampling_map(matrix: np.ndarray, img_shape: Tuple[int, int],
+                  rows: int) -> np.ndarray:
+    """Source pixel that ``cv2.warpAffine(img, matrix, (w, h),
+    INTER_NEAREST)`` copies into each destination pixel of rows ``[0, rows)``
+    as an ``(rows, w, 2)`` int16 ``(x, y)`` map (``-1``: border), the
+    ``CV_16SC2`` map of ``cv2.remap``.
+
+    It is that warp itself, applied to an image of pixel coordinates: OpenCV
+    computes the sampled position of a destination pixel from the matrix,
+    its row, its column and the destination width only (the same code for
+    every depth with 1, 3 or 4 channels), so the map is exact for this
+    OpenCV build whatever its rounding details; a map of the first ``rows``
+    rows equals those rows of the full one.
+    """
+    h, w = img_shape
+    size = rows * w * 4
+    buffer = getattr(_scratch, 'map_buffer', None)
+    if buffer is None or buffer.size < size:
+        buffer = _scratch.map_buffer = np.empty(size, np.uint8)
+    out = buffer[:size].reshape(rows, w, 4)
+    sampled = cv2.warpAffine(
+        _coordinate_image(h, w), matrix, (w, rows), dst=out,
+        flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
+        borderValue=(255, 255, 255, 255))
+    return sampled.reshape(rows, w, 4).view(np.int16)
+
+
+def _source_boxes(masks: np.ndarray,
+                  boxes: Optional[np.ndarray]) -> np.ndarray:
+    """``(n, 4)`` int64 pixel ranges ``[x1, x2) x [y1, y2)`` that hold every
+    nonzero pixel of ``masks``: ``boxes`` rounded outwards and clipped to the
+    masks, or, without ``boxes``, the tight boxes found by scanning."""
+    n, h, w = masks.shape
+    if boxes is None:
+        out = np.zeros((n, 4), np.int64)
+        for i in range(n):
+            x, y, bw, bh = cv2.boundingRect(_as_uint8(masks[i]))
+            out[i] = (x, y, x + bw, y + bh)
+        return out
+    boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
+    if len(boxes) != n:
+        raise ValueError(f'{len(boxes)} boxes for {n} masks')
+    out = np.concatenate([np.floor(boxes[:, :2]), np.ceil(boxes[:, 2:])], 1)
+    out[:, 0::2] = out[:, 0::2].clip(0, w)
+    out[:, 1::2] = out[:, 1::2].clip(0, h)
+    return out.astype(np.int64)
+
+
+def _as_uint8(mask: np.ndarray) -> np.ndarray:
+    """A uint8 array that is nonzero where ``mask`` is (a view if it can)."""
+    if mask.dtype == np.uint8:
+        return mask
+    if mask.dtype in (np.bool_, np.int8):
+        return mask.view(np.uint8)
+    return (mask != 0).view(np.uint8)
+
+
+def _destination_windows(src_boxes: np.ndarray, matrix: np.ndarray,
+                         img_shape: Tuple[int, int]) -> np.ndarray:
+    """``(n, 4)`` int64 destination windows ``[x1, x2) x [y1, y2)``, clipped
+    to the frame, outside which the rotation of ``src_boxes`` puts nothing.
+
+    A destination pixel samples the source pixel nearest to its
+    pre-image, so it can only sample inside ``[x1, x2) x [y1, y2)`` if it
+    lies in the image of ``[x1 - .5, x2 - .5] x [y1 - .5, y2 - .5]``; the
+    window is the bounding box of that parallelogram plus a margin.
+    """
+    h, w = img_shape
+    x1, y1, x2, y2 = src_boxes.T.astype(np.float64) - 0.5
+    corners = np.stack([np.stack([x1, y1], -1), np.stack([x2, y1], -1),
+                        np.stack([x1, y2], -1), np.stack([x2, y2], -1)], 1)
+    moved = corners @ matrix[:, :2].T + matrix[:, 2]  # (n, 4, 2)
+    low = np.floor(moved.min(1)) - _WINDOW_MARGIN
+    high = np.ceil(moved.max(1)) + _WINDOW_MARGIN + 1
+    out = np.concatenate([low, high], -1)
+    out[:, 0::2] = out[:, 0::2].clip(0, w)
+    out[:, 1::2] = out[:, 1::2].clip(0, h)
+    empty = (src_boxes[:, 2] <= src_boxes[:, 0]) | \
+        (src_boxes[:, 3] <= src_boxes[:, 1])
+    out[empty] = 0
+    return out.astype(np.int64)
+
+
+def rotate_mask_array(
+        masks: np.ndarray,
+        angle: float,
+        boxes: Optional[np.ndarray] = None
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Rotate ``(n, H, W)`` masks instance by instance, on windows.
+
+    The result equals ``cv2.warpAffine(mask, rotation_matrix((H, W), angle),
+    (W, H), flags=INTER_NEAREST, borderValue=0)`` of every mask (what
+    ``mmcv.imrotate(mask, angle, interpolation='nearest')`` gives) exactly,
+    but only the destination window an instance can reach is computed: the
+    rotated corners of its source box, plus a margin, clipped to the frame.
+    Every window samples through one exact sampling map of the frame (see
+    :func:`_sampling_map`), so no full-frame pass per instance is made, and
+    the new tight boxes are read from the windows.
+
+    Args:
+        masks (np.ndarray): ``(n, H, W)`` masks (uint8 or bool usually).
+        angle (float): Degrees, positive = clockwise (mmcv's convention).
+        boxes (np.ndarray, optional): ``(n, 4)`` x1y1x2y2 boxes that hold
+            every nonzero pixel of their mask (the tight boxes, or larger);
+            None: found by scanning the masks.
+
+    Returns:
+        tuple: ``rotated`` ``(n, H, W)`` (dtype of ``masks``), ``boxes``
+        ``(n, 4)`` float32 tight x1y1x2y2 boxes of ``rotated`` (``x2`` = last
+        column + 1, as ``BitmapMasks.get_bboxes``; 0s for an empty mask) and
+        ``visible`` ``(n,)`` bool (the rotated mask is not empty).
+    """
+    masks = np.asarray(masks)
+    if masks.ndim != 3:
+        raise ValueError(f'masks must be (n, H, W), got {masks.shape}')
+    n, h, w = masks.shape
+    rotated = np.zeros((n, h, w), masks.dtype)
+    new_boxes = np.zeros((n, 4), np.float32)
+    visible = np.zeros(n, bool)
+    if n == 0 or h == 0 or w == 0:
+        return rotated, new_boxes, visible
+    matrix = rotation_matrix((h, w), angle)
+    windows = _destination_windows(_source_boxes(masks, boxes), matrix,
+                                   (h, w))
+    reached = np.flatnonzero((windows[:, 2] > windows[:, 0])
+                             & (windows[:, 3] > windows[:, 1]))
+    if not len(reached):
+        return rotated, new_boxes, visible
+    # OpenCV has no bool images: bool masks are read and written as uint8
+    src, dst = (masks.view(np.uint8), rotated.view(np.uint8)) \
+        if masks.dtype == np.bool_ else (masks, rotated)
+    if max(h, w) > _MAX_MAP_SIDE:  # beyond int16 coordinates: whole frames
+        for i in reached:
+            dst[i] = cv2.warpAffine(
+                src[i], matrix, (w, h), flags=cv2.INTER_NEAREST,
+                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        windows[reached] = (0, 0, w, h)
+    else:
+        sampling = _sampling_map(matrix, (h, w),
+                                 int(windows[reached, 3].max()))
+        for i in reached:
+            x1, y1, x2, y2 = windows[i]
+            window = dst[i, y1:y2, x1:x2]
+            out = cv2.remap(src[i], sampling[y1:y2, x1:x2], None,
+                            cv2.INTER_NEAREST, dst=window,
+                            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+            if out is not window:  # OpenCV chose new memory
+                window[...] = out
+    for i in reached:
+        x1, y1, x2, y2 = windows[i]
+        bx, by, bw, bh = cv2.boundingRect(
+            _as_uint8(rotated[i, y1:y2, x1:x2]))
+        if bw:
+            visible[i] = True
+            new_boxes[i] = (x1 + bx, y1 + by, x1 + bx + bw, y1 + by + bh)
+    return rotated, new_boxes, visible
+
+
+def rotate_masks(masks: BitmapMasks, angle: float,
+                 boxes: Optional[np.ndarray] = None) -> BitmapMasks:
     """Rotate ``(n, H, W)`` bitmap masks (nearest neighbour, border 0).
 
-    Works for any ``n`` (cv2.warpAffine takes at most 128 channels per
-    call; mmdet's ``BitmapMasks.rotate`` fails beyond that).
+    Exactly ``mmcv.imrotate(mask, angle, interpolation='nearest')`` of every
+    mask, for any ``n`` (see :func:`rotate_mask_array`; ``boxes``: optional
+    boxes holding every nonzero pixel of their mask).
     """
-    h, w = masks.height, masks.width
-    if len(masks) == 0:
-        return BitmapMasks(np.zeros((0, h, w), np.uint8), h, w)
-    chunks = []
-    for start in range(0, len(masks), _MAX_CHANNELS):
-        chunk = masks.masks[start:start + _MAX_CHANNELS].transpose(1, 2, 0)
-        rotated = mmcv.imrotate(np.ascontiguousarray(chunk), angle,
-                                border_value=0, interpolation='nearest')
-        chunks.append(rotated.reshape(h, w, -1).transpose(2, 0, 1))
-    return wrap_bitmap_masks(
-        np.ascontiguousarray(np.concatenate(chunks), masks.masks.dtype))
+    return wrap_bitmap_masks(rotate_mask_array(masks.masks, angle, boxes)[0])
 
 
 def rotate_boxes(boxes: np.ndarray, matrix: np.ndarray,
@@ -123,6 +299,26 @@ def record_homography(frame: dict, affine: np.ndarray) -> None:
         else matrix @ previous
 
 
+def _box_hint(boxes, num: int) -> Optional[np.ndarray]:
+    """``gt_bboxes`` as the source boxes of :func:`rotate_mask_array`.
+
+    A clip keeps ``gt_bboxes`` equal to the tight boxes of ``gt_masks`` (the
+    invariant of :class:`ImageToClip` and of every clip transform of this
+    package), so the masks need not be scanned for them. Boxes that cannot
+    be such boxes (missing, another count, not whole pixels, empty) give
+    None: the masks are scanned.
+    """
+    if boxes is None:
+        return None
+    boxes = as_box_array(boxes)
+    if len(boxes) != num or not np.isfinite(boxes).all() \
+            or not np.array_equal(boxes, np.round(boxes)) \
+            or not ((boxes[:, 2] > boxes[:, 0])
+                    & (boxes[:, 3] > boxes[:, 1])).all():
+        return None
+    return boxes
+
+
 @TRANSFORMS.register_module()
 class ClipRotate(BaseTransform):
     """Rotate a clip with slowly, monotonically changing angles.
@@ -133,7 +329,10 @@ class ClipRotate(BaseTransform):
 
     * ``img`` ``(H, W, C)``: rotated (``interpolation``), border
       ``img_border_value``; size unchanged;
-    * ``gt_masks`` ``BitmapMasks (n_t, H, W)``: rotated (nearest); instances
+    * ``gt_masks`` ``BitmapMasks (n_t, H, W)``: rotated (nearest, exactly
+      as ``mmcv.imrotate`` of each mask, computed on per-instance windows
+      found from the incoming ``gt_bboxes``, which a clip keeps equal to the
+      tight boxes of its masks; see :func:`rotate_mask_array`); instances
       whose mask became empty leave this frame, ``gt_bboxes`` become the
       tight boxes of the masks;
     * without ``gt_masks``: ``gt_bboxes`` ``(n_t, 4)`` become the clipped
@@ -210,18 +409,33 @@ class ClipRotate(BaseTransform):
         img_shape = img.shape[:2]
         frame['img'] = mmcv.imrotate(
             img, angle, border_value=self.img_border_value,
-            interpolation=self.interpolation).astype(img.dtype)
+            interpolation=self.interpolation).astype(img.dtype, copy=False)
         if 'gt_seg_map' in frame:
             frame['gt_seg_map'] = mmcv.imrotate(
                 frame['gt_seg_map'], angle, border_value=self.seg_ignore_label,
                 interpolation='nearest')
         if 'gt_masks' in frame:
-            frame['gt_masks'] = rotate_masks(frame['gt_masks'], angle)
-            sync_instances_to_masks(frame)
+            self._rotate_instances(frame, angle)
         elif 'gt_bboxes' in frame:
             self._rotate_boxes_only(frame, angle, img_shape)
         record_homography(frame, rotation_matrix(img_shape, angle))
         return frame
+
+    @staticmethod
+    def _rotate_instances(frame: dict, angle: float) -> None:
+        """Masks of a frame, then their tight boxes; instances whose mask
+        became empty leave the frame (as :func:`sync_instances_to_masks`)."""
+        masks = frame['gt_masks']
+        if isinstance(masks, PolygonMasks):
+            raise TypeError('clip transforms need BitmapMasks: use '
+                            'LoadAnnotations(with_mask=True, poly2mask=True)')
+        rotated, boxes, visible = rotate_mask_array(
+            masks.masks, angle, _box_hint(frame.get('gt_bboxes'), len(masks)))
+        frame['gt_masks'] = wrap_bitmap_masks(rotated)
+        if 'gt_bboxes' in frame:
+            frame['gt_bboxes'] = boxes
+        if not visible.all():
+            select_instances(frame, visible)
 
     @staticmethod
     def _rotate_boxes_only(frame: dict, angle: float,
@@ -242,4 +456,5 @@ class ClipRotate(BaseTransform):
 
 
 __all__ = ['ClipRotate', 'sample_clip_angles', 'rotate_masks',
-           'rotate_boxes', 'rotation_matrix', 'record_homography']
+           'rotate_mask_array', 'rotate_boxes', 'rotation_matrix',
+           'record_homography']

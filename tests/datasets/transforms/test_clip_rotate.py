@@ -185,3 +185,189 @@ def test_prob_zero_and_bad_args():
         ClipRotate(max_angle=-1)
     with pytest.raises(ValueError, match='angles for'):
         ClipRotate().rotate_clip(ImageToClip(2)(image_sample()), [0.])
+
+
+# --- windowed mask rotation: exactly the full-frame nearest rotation -------
+
+def full_frame_rotation(masks, angle):
+    """Reference: every mask warped over its whole frame (nearest, border
+    0) with mmcv.imrotate's matrix, one cv2.warpAffine call per mask."""
+    n, h, w = masks.shape
+    matrix = cv2.getRotationMatrix2D(((w - 1) / 2, (h - 1) / 2), -angle, 1)
+    out = np.zeros_like(masks)
+    for i in range(n):
+        out[i] = cv2.warpAffine(masks[i], matrix, (w, h),
+                                flags=cv2.INTER_NEAREST,
+                                borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+    return out
+
+
+def tight_boxes(masks):
+    """(n, 4) float32 tight x1y1x2y2 boxes (x2 = last column + 1), 0s for an
+    empty mask."""
+    boxes = np.zeros((len(masks), 4), np.float32)
+    for i, mask in enumerate(masks):
+        if mask.any():
+            boxes[i] = tight_box(mask)
+    return boxes
+
+
+def random_masks(rng, n, h, w):
+    """Masks of many kinds: blobs, thin lines, single pixels (corners
+    included), border-touching bars, corner blocks that rotate out, noisy
+    regions (many edges: every rounding matters), full and empty masks."""
+    masks = np.zeros((n, h, w), np.uint8)
+    for i in range(n):
+        kind = rng.integers(9)
+        x0, x1 = sorted(rng.integers(0, w, 2))
+        y0, y1 = sorted(rng.integers(0, h, 2))
+        if kind == 0:  # ellipse blob
+            axes = (int(rng.integers(1, w // 2 + 2)),
+                    int(rng.integers(1, h // 2 + 2)))
+            cv2.ellipse(masks[i], (int(x0), int(y0)), axes,
+                        float(rng.uniform(0, 180)), 0, 360, 1, -1)
+        elif kind == 1:  # thin line, any direction
+            cv2.line(masks[i], (int(x0), int(y1)), (int(x1), int(y0)), 1, 1)
+        elif kind == 2:  # single pixel, often a corner of the frame
+            y, x = ((0, 0), (h - 1, w - 1), (0, w - 1), (h - 1, 0),
+                    (y0, x0))[rng.integers(5)]
+            masks[i, y, x] = 1
+        elif kind == 3:  # bar touching one or two borders
+            masks[i, :y1 + 1, x0:x1 + 1] = 1 if rng.random() < .5 else 0
+            masks[i, y0:y1 + 1, x0:] = 1
+        elif kind == 4:  # small corner block: rotates (partly) out
+            size = int(rng.integers(1, 4))
+            corner = rng.integers(4)
+            ys = slice(0, size) if corner < 2 else slice(h - size, h)
+            xs = slice(0, size) if corner % 2 else slice(w - size, w)
+            masks[i, ys, xs] = 1
+        elif kind == 5:  # noise in a box: dense edges
+            region = masks[i, y0:y1 + 1, x0:x1 + 1]
+            region[...] = rng.random(region.shape) < .5
+        elif kind == 6:
+            masks[i] = 1
+        elif kind == 7:
+            pass  # empty before rotating
+        else:  # rectangle
+            masks[i, y0:y1 + 1, x0:x1 + 1] = 1
+    return masks
+
+
+SHAPES = [(1, 1), (1, 9), (7, 1), (2, 3), (21, 33), (37, 18), (64, 64),
+          (101, 67), (240, 319)]
+ANGLES = [0., 45., -45., 90., -90., 89.7, -90.3, 0.01, -0.01, 15., 180.]
+
+
+@pytest.mark.parametrize('num', [0, 1, 8, 130])
+@pytest.mark.parametrize('shape', SHAPES)
+def test_windowed_rotation_equals_full_frame_reference(num, shape):
+    from mmvis_pretrain.datasets.transforms.clip_rotate import \
+        rotate_mask_array
+    rng = np.random.default_rng([num, *shape])
+    angles = ANGLES + list(rng.uniform(-45, 45, 6))
+    for angle in angles:
+        masks = random_masks(rng, num, *shape)
+        expected = full_frame_rotation(masks, angle)
+        expected_boxes = tight_boxes(expected)
+        expected_visible = expected.any(axis=(1, 2))
+        # boxes found by scanning, tight boxes given, and loose boxes given
+        loose = tight_boxes(masks) + np.array([-1.5, -3, 2.2, 0.5])
+        for boxes in (None, tight_boxes(masks), loose):
+            rotated, new_boxes, visible = rotate_mask_array(
+                masks, angle, boxes)
+            assert rotated.dtype == np.uint8 and rotated.shape == masks.shape
+            assert np.array_equal(rotated, expected), angle
+            assert new_boxes.dtype == np.float32
+            assert new_boxes.shape == (num, 4)
+            assert np.array_equal(new_boxes, expected_boxes), angle
+            assert np.array_equal(visible, expected_visible)
+        # the BitmapMasks wrapper gives the same masks
+        wrapped = rotate_masks(BitmapMasks(masks, *shape), angle)
+        assert isinstance(wrapped, BitmapMasks)
+        assert np.array_equal(wrapped.masks, expected)
+
+
+def test_windowed_rotation_on_a_coco_sized_frame():
+    from mmvis_pretrain.datasets.transforms.clip_rotate import \
+        rotate_mask_array
+    rng = np.random.default_rng(11)
+    masks = random_masks(rng, 8, 801, 1067)
+    for angle in (-45., -13.3, 7.77, 44.9):
+        expected = full_frame_rotation(masks, angle)
+        rotated, boxes, visible = rotate_mask_array(masks, angle)
+        assert np.array_equal(rotated, expected)
+        assert np.array_equal(boxes, tight_boxes(expected))
+        assert np.array_equal(visible, expected.any(axis=(1, 2)))
+
+
+def test_windowed_rotation_keeps_bool_masks():
+    from mmvis_pretrain.datasets.transforms.clip_rotate import \
+        rotate_mask_array
+    masks = random_masks(np.random.default_rng(5), 8, 45, 61)
+    rotated, boxes, _ = rotate_mask_array(masks.astype(bool), 12.5)
+    expected = full_frame_rotation(masks, 12.5)
+    assert rotated.dtype == bool
+    assert np.array_equal(rotated, expected.astype(bool))
+    assert np.array_equal(boxes, tight_boxes(expected))
+
+
+def test_huge_frames_fall_back_to_whole_frame_warps(monkeypatch):
+    """Beyond int16 map coordinates every reached mask is warped whole."""
+    from mmvis_pretrain.datasets.transforms import clip_rotate
+    monkeypatch.setattr(clip_rotate, '_MAX_MAP_SIDE', 16)
+    rng = np.random.default_rng(6)
+    for angle in (0., 21., -44.):
+        masks = random_masks(rng, 8, 27, 35)
+        expected = full_frame_rotation(masks, angle)
+        rotated, boxes, _ = clip_rotate.rotate_mask_array(masks, angle)
+        assert np.array_equal(rotated, expected)
+        assert np.array_equal(boxes, tight_boxes(expected))
+
+
+@pytest.mark.parametrize('with_boxes', ['tight', 'fractional', 'absent'])
+def test_rotate_frame_matches_full_frame_rotation_and_sync(with_boxes):
+    """rotate_frame == full-frame rotation + sync_instances_to_masks."""
+    from mmvis_pretrain.datasets.transforms.clip_format import \
+        sync_instances_to_masks
+    rng = np.random.default_rng(8)
+    h, w, num = 53, 71, 40
+    for angle in (0., 9.5, -30., 45., 90.):
+        masks = random_masks(rng, num, h, w)
+        masks = masks[masks.any(axis=(1, 2))]  # the clip invariant
+        n = len(masks)
+        frame = dict(
+            img=np.zeros((h, w, 3), np.uint8),
+            gt_masks=BitmapMasks(masks, h, w),
+            gt_bboxes=tight_boxes(masks),
+            gt_bboxes_labels=np.arange(n) % 7,
+            gt_instances_ids=np.arange(1, n + 1),
+            gt_ignore_flags=np.arange(n) % 3 == 0)
+        if with_boxes == 'fractional':  # not the tight boxes: masks scanned
+            frame['gt_bboxes'] = frame['gt_bboxes'] * 0.9
+        elif with_boxes == 'absent':
+            del frame['gt_bboxes']
+        expected = dict(frame)
+        expected['gt_masks'] = BitmapMasks(
+            full_frame_rotation(masks, angle), h, w)
+        sync_instances_to_masks(expected)
+        out = ClipRotate().rotate_frame(dict(frame), angle)
+        assert set(out) == set(expected) | {'homography_matrix'}
+        assert np.array_equal(out['gt_masks'].masks,
+                              expected['gt_masks'].masks)
+        for key in ('gt_bboxes', 'gt_bboxes_labels', 'gt_instances_ids',
+                    'gt_ignore_flags'):
+            if key in expected:
+                assert out[key].dtype == expected[key].dtype, key
+                assert np.array_equal(out[key], expected[key]), key
+        if angle == 45.:
+            assert len(out['gt_instances_ids']) < n  # some left the frame
+
+
+def test_polygon_masks_are_refused():
+    from mmdet.structures.mask import PolygonMasks
+    frame = dict(img=np.zeros((H, W, 3), np.uint8),
+                 gt_masks=PolygonMasks([[np.array([1., 1, 5, 1, 5, 5])]],
+                                       H, W),
+                 gt_bboxes=np.array([[1, 1, 5, 5]], np.float32))
+    with pytest.raises(TypeError, match='BitmapMasks'):
+        ClipRotate().rotate_frame(frame, 5.)
