@@ -32,12 +32,11 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
 from mmdet.structures import DetDataSample, TrackDataSample
-from mmengine.config import Config, ConfigDict, DictAction
-from mmengine.registry import init_default_scope
+from mmengine.config import DictAction
 from mmengine.runner import set_random_seed
 
-from mmvis_pretrain.registry import DATASETS
-from mmvis_pretrain.utils import register_all_modules
+from mmvis_pretrain.utils.split_dataset import (build_split_dataset,
+                                                load_config)
 
 SPLITS = ('train', 'val', 'test')
 
@@ -67,29 +66,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if args.warmup < 0:
         parser.error('--warmup must be >= 0')
     return args
-
-
-def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Load a config file and merge ``--cfg-options`` into it."""
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    return cfg
-
-
-def init_scope(cfg: Config) -> None:
-    """Register all modules; make the config's default scope current
-    (``mmvis_pretrain`` if unset)."""
-    register_all_modules(init_default_scope=False)
-    init_default_scope(cfg.get('default_scope') or 'mmvis_pretrain')
-
-
-def dataset_config(cfg: Config, split: str) -> ConfigDict:
-    """Return ``cfg.<split>_dataloader.dataset`` (error if missing)."""
-    loader = cfg.get(f'{split}_dataloader')
-    if not loader or 'dataset' not in loader:
-        raise KeyError(f'the config has no {split}_dataloader.dataset')
-    return loader['dataset']
 
 
 def frames_of(sample: Any) -> int:
@@ -148,9 +124,8 @@ def summarize(seconds: Sequence[float],
 def benchmark_config(path: str, args: argparse.Namespace) -> Dict[str, Any]:
     """Build the config's dataset, warm up, time and summarise."""
     cfg = load_config(path, args.cfg_options)
-    init_scope(cfg)
     set_random_seed(args.seed)
-    dataset = DATASETS.build(dataset_config(cfg, args.split))
+    dataset = build_split_dataset(cfg, args.split)
     if len(dataset) == 0:
         raise ValueError(f'the {args.split} dataset of {path} is empty')
     indices = sample_indices(len(dataset), args.warmup + args.num_samples)

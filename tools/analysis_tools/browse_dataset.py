@@ -25,13 +25,13 @@ import time
 from pathlib import Path
 from typing import List, Optional, Sequence
 
-from mmengine.config import Config, ConfigDict, DictAction
-from mmengine.registry import init_default_scope
+from mmengine.config import Config, DictAction
 from mmengine.runner import set_random_seed
 from tqdm import tqdm
 
-from mmvis_pretrain.registry import DATASETS, VISUALIZERS
-from mmvis_pretrain.utils import register_all_modules
+from mmvis_pretrain.registry import VISUALIZERS
+from mmvis_pretrain.utils.split_dataset import (build_split_dataset,
+                                                load_config)
 from mmvis_pretrain.visualization import (FORMATS, ClipLocalVisualizer,
                                           render_sample, write_rendered)
 
@@ -75,35 +75,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if args.fps <= 0:
         parser.error('--fps must be > 0')
     return args
-
-
-def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Load a config file and merge ``--cfg-options`` into it."""
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    return cfg
-
-
-def init_scope(cfg: Config) -> str:
-    """Register all modules and set the config's default scope.
-
-    ``register_all_modules`` imports mmdet and our components;
-    ``cfg.default_scope`` (``mmvis_pretrain`` if unset) then becomes the
-    current scope, so both ``mmdet`` and ``mmvis_pretrain`` configs build.
-    """
-    register_all_modules(init_default_scope=False)
-    scope = cfg.get('default_scope') or 'mmvis_pretrain'
-    init_default_scope(scope)
-    return scope
-
-
-def dataset_config(cfg: Config, split: str) -> ConfigDict:
-    """Return ``cfg.<split>_dataloader.dataset`` (error if missing)."""
-    loader = cfg.get(f'{split}_dataloader')
-    if not loader or 'dataset' not in loader:
-        raise KeyError(f'the config has no {split}_dataloader.dataset')
-    return loader['dataset']
 
 
 def build_visualizer(cfg: Config) -> ClipLocalVisualizer:
@@ -160,10 +131,9 @@ def main(argv: Optional[Sequence[str]] = None) -> List[Path]:
     """Run the tool; returns the written files."""
     args = parse_args(argv)
     cfg = load_config(args.config, args.cfg_options)
-    init_scope(cfg)
     if args.seed is not None:
         set_random_seed(args.seed)
-    dataset = DATASETS.build(dataset_config(cfg, args.split))
+    dataset = build_split_dataset(cfg, args.split)
     if len(dataset) == 0:
         print(f'The {args.split} dataset is empty; nothing written.')
         return []
