@@ -296,9 +296,11 @@ def _as_frame(sample: dict) -> dict:
     return sample
 
 
-def _masks_array(masks) -> np.ndarray:
-    """``BitmapMasks`` / ``PolygonMasks`` -> bool ``(n, H, W)``."""
-    return masks.to_ndarray().astype(bool)
+def _mask_rows(masks) -> np.ndarray:
+    """``BitmapMasks`` / ``PolygonMasks`` -> ``(n, H, W)`` array (no copy
+    for bitmaps: only the pivot's row is turned into a bool mask)."""
+    return masks.masks if isinstance(masks, BitmapMasks) \
+        else masks.to_ndarray()
 
 
 @TRANSFORMS.register_module()
@@ -458,7 +460,7 @@ class VideoCopyPaste(BaseTransform):
         pivot = self._choose_pivot(sample)
         if pivot is None:
             return None
-        mask = _masks_array(sample['gt_masks'])[pivot]
+        mask = _mask_rows(sample['gt_masks'])[pivot].astype(bool)
         label = int(np.asarray(sample['gt_bboxes_labels'])[pivot]) \
             if 'gt_bboxes_labels' in sample else 0
         return PasteSource(
@@ -467,10 +469,10 @@ class VideoCopyPaste(BaseTransform):
 
     def _choose_pivot(self, sample: dict) -> Optional[int]:
         """Uniform index among the non-crowd instances of ``min_area``."""
-        masks = _masks_array(sample['gt_masks'])
+        masks = _mask_rows(sample['gt_masks'])
         if len(masks) == 0:
             return None
-        areas = masks.reshape(len(masks), -1).sum(axis=1)
+        areas = np.count_nonzero(masks.reshape(len(masks), -1), axis=1)
         eligible = areas >= max(self.min_area, 1)
         if 'gt_ignore_flags' in sample:
             eligible &= ~np.asarray(sample['gt_ignore_flags'], dtype=bool)
