@@ -1,1 +1,2 @@
 """Models: necks, heads, trackers, VIS detectors, layers and losses."""
+from . import layers, necks  # noqa: F401  (register the components)

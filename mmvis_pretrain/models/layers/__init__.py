@@ -1,4 +1,10 @@
 """Building blocks shared by the models."""
+from .conv_gru import ConvGRU
 from .correlation import Correlation, correlation
+from .temporal_swin_block import (ShiftWindowCrossMSA, TemporalSwinBlock,
+                                  WindowCrossAttention, temporal_split)
 
-__all__ = ['Correlation', 'correlation']
+__all__ = [
+    'Correlation', 'correlation', 'ConvGRU', 'TemporalSwinBlock',
+    'ShiftWindowCrossMSA', 'WindowCrossAttention', 'temporal_split'
+]
