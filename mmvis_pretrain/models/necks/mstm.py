@@ -10,11 +10,19 @@ The short-term layers alternate plain / shifted windows (as Swin); see
 split (``F1``, ``F2``), odd ``T`` and ``T = 1``. The neck takes and returns
 the flattened ``(N*T, C, H, W)`` layout that mmdet's ``Mask2FormerVideo``
 passes between backbone and head; the channels of every level are kept.
+
+With ``embed_dims`` set, every processed level runs at that working width
+between two 1x1 convolutions, and the residual stays on the level's own
+features: ``out = f + proj_out(ConvGRU(SwinLayers(proj_in(f))))``. With
+``gru_ratio < 1`` the ConvGRU recurs on the first ``round(D * gru_ratio)``
+channels only and passes the others through (RVM's half-channel GRU). The
+paper's R50 setting (+10 M parameters, tab. 9) is ``embed_dims=256``,
+``gru_ratio=0.5`` on the three levels that feed the pixel decoder.
 """
 from typing import List, Optional, Sequence, Tuple, Union
 
 from mmengine.model import BaseModule, ModuleList
-from torch import Tensor
+from torch import Tensor, nn
 
 from mmvis_pretrain.registry import MODELS
 from ..layers.conv_gru import ConvGRU
@@ -34,12 +42,18 @@ class MSTMLevel(BaseModule):
 
     Args:
         channels (int): Channels ``C`` of the level.
+        embed_dims (int, optional): Working width ``D`` of the temporal
+            layers: a 1x1 conv ``C -> D`` before them and ``D -> C`` after
+            (``proj_in`` / ``proj_out``), the residual on the level's own
+            features. None: no projection (``D = C``).
+        gru_ratio (float): The ConvGRUs recur on the first
+            ``round(D * gru_ratio)`` channels (see :class:`ConvGRU`).
         num_layers (int): ``L`` short-term layers (layer ``i`` uses shifted
             windows when ``i`` is odd).
         num_gru_layers (int): ``N`` stacked ConvGRUs.
         num_heads (int): Attention heads.
         window_size (int): Window side.
-        mlp_ratio (float): FFN hidden width = ``mlp_ratio * C``.
+        mlp_ratio (float): FFN hidden width = ``mlp_ratio * D``.
         block_cfg (dict, optional): Extra kwargs for every
             :class:`TemporalSwinBlock` (dropouts, ``with_cp``, ...).
 
@@ -54,27 +68,47 @@ class MSTMLevel(BaseModule):
                  window_size: int = 7,
                  mlp_ratio: float = 4,
                  block_cfg: Optional[dict] = None,
+                 embed_dims: Optional[int] = None,
+                 gru_ratio: float = 1.0,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg)
         block_cfg = block_cfg or {}
+        self.channels = channels
+        self.embed_dims = embed_dims
+        width = channels if embed_dims is None else embed_dims
+        if embed_dims is not None:
+            self.proj_in = nn.Conv2d(channels, embed_dims, 1)
+            self.proj_out = nn.Conv2d(embed_dims, channels, 1)
         self.swin_layers = ModuleList([
             TemporalSwinBlock(
-                embed_dims=channels,
+                embed_dims=width,
                 num_heads=num_heads,
-                feedforward_channels=int(mlp_ratio * channels),
+                feedforward_channels=int(mlp_ratio * width),
                 window_size=window_size,
                 shift=i % 2 == 1,
                 **block_cfg) for i in range(num_layers)
         ])
-        self.gru_layers = ModuleList(
-            [ConvGRU(channels) for _ in range(num_gru_layers)])
+        self.gru_layers = ModuleList([
+            ConvGRU(width, ratio=gru_ratio) for _ in range(num_gru_layers)
+        ])
+
+    @staticmethod
+    def _framewise(conv: nn.Module, x: Tensor) -> Tensor:
+        """A 2D conv on ``(N, T, C, H, W)`` frame by frame."""
+        N, T = x.shape[:2]
+        y = conv(x.flatten(0, 1))
+        return y.reshape(N, T, *y.shape[1:])
 
     def forward(self, f: Tensor) -> Tensor:
         x = f
+        if self.embed_dims is not None:
+            x = self._framewise(self.proj_in, x)
         for layer in self.swin_layers:
             x = layer(x)
         for gru in self.gru_layers:
             x = gru(x)
+        if self.embed_dims is not None:
+            x = self._framewise(self.proj_out, x)
         return x + f
 
 
@@ -90,12 +124,21 @@ class MSTM(BaseModule):
         num_gru_layers (int): ``N`` ConvGRU layers per level. Defaults to 1.
         window_size (int): Attention window side. Defaults to 7.
         num_heads (int | Sequence[int], optional): Heads per level; None ->
-            ``C // 32`` (at least 1, lowered to a divisor of ``C``).
+            ``D // 32`` (at least 1, lowered to a divisor of ``D``), ``D`` the
+            working width (``embed_dims``, or the level's ``C``).
         mlp_ratio (float): FFN hidden width ratio. Defaults to 4.
         scales (Sequence[int], optional): Indices of the input levels that get
             the module; the others pass through unchanged. None -> all.
         block_cfg (dict, optional): Extra kwargs of every
             ``TemporalSwinBlock`` (e.g. ``drop_path_rate``, ``with_cp``).
+        embed_dims (int, optional): Working width ``D`` of every processed
+            level: 1x1 convs project the level to ``D`` before the temporal
+            layers and back to its own channels after; the residual of eq. 3
+            stays on the level's features. None (default): no projection,
+            each level runs at its own width.
+        gru_ratio (float): Fraction of the working width the ConvGRUs recur
+            on (the first ``round(D * gru_ratio)`` channels; the rest pass
+            through). 0.5 is RVM's half-channel GRU. Defaults to 1.0.
         init_cfg (dict | list[dict], optional): Initialisation config.
 
     Inputs / outputs: ``forward(feats, num_frames=None)``, ``feats`` a tuple of
@@ -114,9 +157,14 @@ class MSTM(BaseModule):
                  mlp_ratio: float = 4,
                  scales: Optional[Sequence[int]] = None,
                  block_cfg: Optional[dict] = None,
+                 embed_dims: Optional[int] = None,
+                 gru_ratio: float = 1.0,
                  init_cfg: Union[dict, List[dict], None] = None) -> None:
         super().__init__(init_cfg)
         assert num_frames >= 1, 'num_frames must be >= 1'
+        assert embed_dims is None or embed_dims >= 1, 'embed_dims must be >= 1'
+        self.embed_dims = embed_dims
+        self.gru_ratio = gru_ratio
         self.in_channels = list(in_channels)
         self.num_frames = num_frames
         num_levels = len(self.in_channels)
@@ -133,7 +181,8 @@ class MSTM(BaseModule):
         self.levels = ModuleList()
         for s in self.scales:
             c = self.in_channels[s]
-            heads = num_heads[s] or default_num_heads(c)
+            width = c if embed_dims is None else embed_dims
+            heads = num_heads[s] or default_num_heads(width)
             self.levels.append(
                 MSTMLevel(
                     c,
@@ -142,7 +191,9 @@ class MSTM(BaseModule):
                     num_heads=heads,
                     window_size=window_size,
                     mlp_ratio=mlp_ratio,
-                    block_cfg=block_cfg))
+                    block_cfg=block_cfg,
+                    embed_dims=embed_dims,
+                    gru_ratio=gru_ratio))
 
     def forward(self,
                 feats: Sequence[Tensor],

@@ -1,4 +1,5 @@
 """Tests of :class:`mmvis_pretrain.models.layers.ConvGRU`."""
+import pytest
 import torch
 
 from mmvis_pretrain.models.layers import ConvGRU
@@ -78,3 +79,50 @@ def test_conv_gru_autocast_bf16():
         out = gru(x)
         ref = gru.candidate.conv(torch.cat([x[:, 0], x[:, 0]], 1))
     assert out.dtype == ref.dtype == torch.bfloat16
+
+
+def test_conv_gru_ratio_half_passes_rest_through():
+    """``ratio=0.5`` (RVM): the recurrence runs on the first half of the
+    channels, the second half is returned exactly."""
+    torch.manual_seed(0)
+    gru = ConvGRU(6, ratio=0.5)
+    assert gru.gru_channels == 3
+    assert gru.gates.conv.weight.shape == (6, 6, 3, 3)
+    assert gru.candidate.conv.weight.shape == (3, 6, 3, 3)
+    x = torch.randn(2, 3, 6, 5, 4, requires_grad=True)
+    out = gru(x)
+    assert out.shape == x.shape
+    assert torch.equal(out[:, :, 3:], x[:, :, 3:])
+    # the recurrent half is a full-width GRU with the same weights on x[:, :3]
+    full = ConvGRU(3)
+    full.load_state_dict(gru.state_dict())
+    assert torch.allclose(out[:, :, :3], full(x[:, :, :3]))
+    out.sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+    for name, p in gru.named_parameters():
+        assert p.grad is not None and p.grad.abs().sum() > 0, name
+    # h0 lives on the recurrent channels
+    h0 = torch.randn(2, 3, 5, 4)
+    assert torch.allclose(
+        gru(x, h0)[:, 0, :3], gru.step(x[:, 0, :3], h0), atol=1e-6)
+
+
+def test_conv_gru_ratio_rounding_and_checks():
+    assert ConvGRU(5, ratio=0.5).gru_channels == 2  # round(2.5), banker's
+    assert ConvGRU(7, ratio=0.5).gru_channels == 4
+    assert ConvGRU(4).gru_channels == 4
+    for bad in (0.0, 0.1, 1.5):
+        with pytest.raises(ValueError, match='recurrent'):
+            ConvGRU(4, ratio=bad)
+
+
+def test_conv_gru_ratio_autocast_bf16():
+    gru = ConvGRU(4, ratio=0.5)
+    x = torch.randn(1, 2, 4, 5, 6)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = gru(x)
+        out_bf16 = gru(x.bfloat16())
+    # fp32 input: the pass-through half keeps fp32, the result is fp32
+    assert out.dtype == torch.float32
+    assert torch.equal(out[:, :, 2:], x[:, :, 2:])
+    assert out_bf16.dtype == torch.bfloat16

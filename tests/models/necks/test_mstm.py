@@ -135,3 +135,100 @@ def test_registry_build():
     assert isinstance(neck, MSTM)
     outs = neck(_feats(1, 3))
     assert [o.shape for o in outs] == [f.shape for f in _feats(1, 3)]
+
+
+# ------------------------------------------------- embed_dims / gru_ratio
+def _num_params(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+@pytest.mark.parametrize('T', [1, 3])
+def test_embed_dims_and_half_gru_shapes_and_gradients(T):
+    neck = _neck(num_frames=T, embed_dims=16, gru_ratio=0.5)
+    for level, c in zip(neck.levels, (32, 64)):
+        assert level.proj_in.weight.shape == (16, c, 1, 1)
+        assert level.proj_out.weight.shape == (c, 16, 1, 1)
+        assert level.swin_layers[0].self_attn.w_msa.embed_dims == 16
+        assert level.gru_layers[0].channels == 16
+        assert level.gru_layers[0].gru_channels == 8
+    neck.train()
+    feats = tuple(f.requires_grad_() for f in _feats(2, T))
+    outs = neck(feats)
+    for o, f in zip(outs, feats):
+        assert o.shape == f.shape and o.dtype == f.dtype
+        assert torch.isfinite(o).all()
+    sum((o * o).sum() for o in outs).backward()
+    for f in feats:
+        assert f.grad is not None and f.grad.abs().sum() > 0
+    for name, p in neck.named_parameters():
+        assert p.grad is not None, name
+        assert p.grad.abs().sum() > 0, name
+
+
+def test_embed_dims_residual_on_original_features():
+    """out = f + proj_out(ConvGRU(Swin(proj_in(f)))): zeroing proj_out gives
+    back f exactly, and the level equals that expression computed by hand."""
+    neck = _neck(embed_dims=16, gru_ratio=0.5).eval()
+    feats = _feats(1, 3)
+    level = neck.levels[0]
+    with torch.no_grad():
+        x = feats[0].reshape(1, 3, 32, 13, 17)
+        y = level.proj_in(feats[0]).reshape(1, 3, 16, 13, 17)
+        for layer in level.swin_layers:
+            y = layer(y)
+        y = level.gru_layers[0](y)
+        y = level.proj_out(y.flatten(0, 1)) + x.flatten(0, 1)
+        assert torch.allclose(neck(feats)[0], y, atol=1e-5)
+        for lv in neck.levels:
+            torch.nn.init.zeros_(lv.proj_out.weight)
+            torch.nn.init.zeros_(lv.proj_out.bias)
+        for o, f in zip(neck(feats), feats):
+            assert torch.equal(o, f)
+
+
+def test_half_gru_untouched_channels_equal_input():
+    """With gru_ratio=0.5 the second half of the ConvGRU's channels is its
+    input exactly (checked through a hook inside the neck)."""
+    neck = _neck(gru_ratio=0.5).eval()
+    seen = {}
+
+    def hook(module, args, out):
+        seen[module.channels] = (args[0], out)
+
+    for level in neck.levels:
+        level.gru_layers[0].register_forward_hook(hook)
+    with torch.no_grad():
+        neck(_feats(2, 3))
+    assert sorted(seen) == [32, 64]
+    for c, (inp, out) in seen.items():
+        g = c // 2
+        assert torch.equal(out[:, :, g:], inp[:, :, g:])
+        assert not torch.allclose(out[:, :, :g], inp[:, :, :g])
+
+
+def test_default_keeps_full_width_without_projection():
+    neck = _neck()
+    assert neck.embed_dims is None and neck.gru_ratio == 1.0
+    for level, c in zip(neck.levels, (32, 64)):
+        assert not hasattr(level, 'proj_in') and not hasattr(level, 'proj_out')
+        assert level.gru_layers[0].gru_channels == c
+    # the heads follow the working width
+    neck = MSTM(in_channels=[512, 2048], embed_dims=256)
+    assert [lv.swin_layers[0].self_attn.w_msa.num_heads
+            for lv in neck.levels] == [8, 8]
+
+
+def test_r50_parameter_budget():
+    """Issue 4: MSTM on R50 adds <= 12 M parameters (paper tab. 9: +10 M)."""
+    neck = MSTM(
+        in_channels=[256, 512, 1024, 2048],
+        embed_dims=256,
+        gru_ratio=0.5,
+        scales=[1, 2, 3])
+    n = _num_params(neck)
+    per_level = [_num_params(lv) for lv in neck.levels]
+    print(f'\nMSTM R50 (embed_dims=256, gru_ratio=0.5, scales=[1, 2, 3]): '
+          f'{n / 1e6:.2f} M parameters; per level '
+          f'{[round(p / 1e6, 3) for p in per_level]} M')
+    assert n < 12e6
+    assert n == sum(per_level)
