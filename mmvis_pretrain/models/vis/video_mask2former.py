@@ -15,7 +15,10 @@ backbone and the unchanged ``Mask2FormerHead``:
   ``pred_instances`` at the original image size, which mmdet's
   ``CocoMetric`` evaluates. A clip of ``T' != T`` frames is brought to ``T``
   frames (the first frame repeated in front, or its last ``T`` frames kept)
-  and the prediction of its last frame is returned.
+  and the prediction of its last frame is returned;
+* **video inference** (:meth:`VideoMask2Former.predict_video`): every frame
+  of a video is predicted online from the sliding window of its last ``T``
+  frames.
 """
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -168,6 +171,47 @@ class VideoMask2Former(Mask2Former):
         results_list = self.panoptic_fusion_head.predict(
             mask_cls, mask_pred, last, rescale=rescale)
         return self.add_pred_to_datasample(last, results_list)
+
+    def predict_video(self,
+                      video: Tensor,
+                      video_sample: TrackDataSample,
+                      rescale: bool = True) -> TrackDataSample:
+        """Per-frame instance masks of a whole video, online.
+
+        Frame ``t`` is predicted from the window of its last ``T`` frames
+        (the first frame repeated in front while ``t < T - 1``), exactly as
+        :meth:`predict` would predict the last frame of ``video[:t + 1]``.
+        The backbone runs once per frame and only the features of the last
+        ``T`` frames are kept, so memory does not grow with the video.
+
+        Args:
+            video (Tensor): ``(L, C, H, W)`` frames of one video.
+            video_sample (TrackDataSample): its ``L`` frame samples.
+            rescale (bool): masks / boxes at the original image size.
+
+        Returns:
+            TrackDataSample: ``video_sample`` with ``pred_instances`` set on
+            every frame (masks, labels, scores, bboxes; no track ids).
+        """
+        frames = self._frames(video_sample)
+        if len(frames) != video.shape[0]:
+            raise ValueError(f'{len(frames)} frame samples for a video of '
+                             f'{video.shape[0]} frames')
+        T = self.num_frames
+        window: List[Tuple[Tensor, ...]] = []
+        for t, frame in enumerate(frames):
+            feats_t = self.backbone(video[t:t + 1])
+            window = (window or [feats_t] * (T - 1)) + [feats_t]
+            window = window[-T:]
+            feats = tuple(torch.cat(level) for level in zip(*window))
+            if self.with_neck:
+                feats = self.neck(feats, num_frames=T)
+            last = tuple(level[-1:] for level in feats)
+            mask_cls, mask_pred = self.panoptic_head.predict(last, [frame])
+            results = self.panoptic_fusion_head.predict(
+                mask_cls, mask_pred, [frame], rescale=rescale)
+            self.add_pred_to_datasample([frame], results)
+        return video_sample
 
     def _forward(self, batch_inputs: Tensor,
                  batch_data_samples: ClipSamples) -> Tuple[List[Tensor]]:

@@ -190,3 +190,41 @@ def test_train_and_test_tools(synthetic_root, tmp_path):
                               '--work-dir', str(work_dir),
                               '--cfg-options', *opts])
     assert 0.0 <= metrics['coco/segm_mAP'] <= 1.0
+
+
+def test_video_inference_sliding_window(cfg, synthetic_root):
+    """predict_video: frame t is predicted from the window of its last T
+    frames, exactly what predict() gives for the last frame of the video
+    cut at t (the first frame repeated in front for t < T - 1)."""
+    from mmdet.structures import TrackDataSample
+    model = _build(cfg).eval()
+    batch = _train_batch(cfg, synthetic_root, model, n=1)
+    clip, sample = batch['inputs'][0], batch['data_samples'][0]
+    # a 5-frame video from the 3-frame clip
+    order = [0, 1, 2, 1, 0]
+    video = clip[order].clone()
+    video[3] += 5.0  # frame 3 differs from frame 1
+    frames = [copy.deepcopy(sample[i]) for i in order]
+    with torch.no_grad():
+        out = model.predict_video(
+            video, TrackDataSample(video_data_samples=copy.deepcopy(frames)))
+    assert len(out) == 5
+    for t in range(5):
+        with torch.no_grad():
+            ref = model.predict(
+                video[None, :t + 1],
+                [TrackDataSample(
+                    video_data_samples=copy.deepcopy(frames[:t + 1]))])[0]
+        got = out[t].pred_instances
+        assert got.masks.shape == ref.pred_instances.masks.shape
+        assert torch.equal(got.labels, ref.pred_instances.labels)
+        assert torch.allclose(got.scores, ref.pred_instances.scores,
+                              atol=1e-5)
+        differing = (got.masks != ref.pred_instances.masks).float().mean()
+        assert differing < 1e-3
+    # frame 3 is frame 1 brightened, seen after other frames: it differs
+    assert not torch.allclose(out[1].pred_instances.scores,
+                              out[3].pred_instances.scores)
+    with pytest.raises(ValueError, match='frame samples'):
+        model.predict_video(video[:2], TrackDataSample(
+            video_data_samples=copy.deepcopy(frames)))
