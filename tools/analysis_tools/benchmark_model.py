@@ -65,6 +65,7 @@ from mmengine.runner import set_random_seed
 from mmengine.structures import InstanceData
 
 from mmvis_pretrain.registry import MODELS
+from mmvis_pretrain.utils import text_table
 from mmvis_pretrain.utils.split_dataset import init_scope, load_config
 
 DEFAULT_OPTIM = dict(
@@ -386,12 +387,7 @@ def format_table(results: Sequence[Dict[str, Any]]) -> str:
             f"{r['train_s_per_iter']['median']:.3f}",
             '-' if r['infer_s_per_image'] is None else
             f"{r['infer_s_per_image']['median']:.3f}", f'{peak:.0f}'))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ['  '.join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                       for i, (cell, w) in enumerate(zip(row, widths)))
-             for row in rows]
-    lines.insert(1, '-' * len(lines[0]))
-    return '\n'.join(lines)
+    return text_table.format_table(rows)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:

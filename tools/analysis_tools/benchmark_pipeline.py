@@ -35,6 +35,7 @@ from mmdet.structures import DetDataSample, TrackDataSample
 from mmengine.config import DictAction
 from mmengine.runner import set_random_seed
 
+from mmvis_pretrain.utils import text_table
 from mmvis_pretrain.utils.split_dataset import (build_split_dataset,
                                                 load_config)
 
@@ -153,12 +154,7 @@ def format_table(results: Sequence[Dict[str, Any]]) -> str:
         f"{r['ms_per_sample']['mean']:.2f}",
         f"{r['ms_per_frame']['median']:.2f}",
         f"{r['ms_per_frame']['mean']:.2f}") for r in results]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    lines = ['  '.join(cell.ljust(w) if i == 0 else cell.rjust(w)
-                       for i, (cell, w) in enumerate(zip(row, widths)))
-             for row in rows]
-    lines.insert(1, '-' * len(lines[0]))
-    return '\n'.join(lines)
+    return text_table.format_table(rows)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
