@@ -1,1 +1,3 @@
-"""Evaluation: metrics for the runner (registered in ``METRICS``)."""
+"""Evaluation: metric functions and runner metrics (registered in
+``METRICS``)."""
+from . import functional, metrics  # noqa: F401  (register the metrics)

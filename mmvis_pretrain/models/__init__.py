@@ -1,2 +1,3 @@
 """Models: necks, heads, trackers, VIS detectors, layers and losses."""
-from . import layers, necks, vis  # noqa: F401  (register the components)
+from . import (dense_heads, layers, losses, necks, trackers,  # noqa: F401
+               vis)  # (imported to register the components)

@@ -1,4 +1,5 @@
 """Video instance segmentation models (registered in ``MODELS``)."""
+from .online_mask2former_vis import OnlineMask2FormerVIS
 from .video_mask2former import VideoMask2Former
 
-__all__ = ['VideoMask2Former']
+__all__ = ['OnlineMask2FormerVIS', 'VideoMask2Former']

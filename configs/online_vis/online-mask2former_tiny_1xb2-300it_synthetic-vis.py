@@ -1,0 +1,74 @@
+# A miniature of the online VIS fine-tuning (docs/online_vis.md) on the
+# bundled synthetic data, without the temporal neck: the "image pre-trained"
+# arm of the demo's study (it starts from the tiny image Mask2Former of
+# mask2former/mask2former_tiny_1xb2-300it_synthetic-coco.py, the same
+# narrow R18 / 32-d / 10-query architecture). Trains on 5-frame clips:
+# synthetic pseudo-videos mixed with the synthetic videos at 1 : 1.5; tests
+# online, frame by frame, with the official YouTube-VIS metric on the
+# synthetic `valid` split.
+_base_ = [
+    '../_base_/models/online_mask2former_vis_r50.py',
+    '../_base_/datasets/synthetic_pseudo_video_joint.py',
+    '../_base_/datasets/online_vis_test.py',
+    '../_base_/schedules/vis_iter_6k.py'
+]
+num_classes = 6
+feat = 32
+model = dict(
+    backbone=dict(
+        depth=18,
+        base_channels=16,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=False,
+        init_cfg=None),
+    panoptic_head=dict(
+        in_channels=[16, 32, 64, 128],
+        feat_channels=feat,
+        out_channels=feat,
+        num_things_classes=num_classes,
+        num_queries=10,
+        embed_dims=feat,
+        pixel_decoder=dict(
+            norm_cfg=dict(type='GN', num_groups=8),
+            encoder=dict(
+                num_layers=1,
+                layer_cfg=dict(
+                    self_attn_cfg=dict(embed_dims=feat, num_heads=4),
+                    ffn_cfg=dict(embed_dims=feat, feedforward_channels=64))),
+            positional_encoding=dict(num_feats=feat // 2)),
+        positional_encoding=dict(num_feats=feat // 2),
+        transformer_decoder=dict(
+            num_layers=3,
+            layer_cfg=dict(
+                self_attn_cfg=dict(embed_dims=feat, num_heads=4),
+                cross_attn_cfg=dict(embed_dims=feat, num_heads=4),
+                ffn_cfg=dict(embed_dims=feat, feedforward_channels=64))),
+        loss_cls=dict(class_weight=[1.0] * num_classes + [0.1])),
+    panoptic_fusion_head=dict(num_things_classes=num_classes),
+    train_cfg=dict(num_points=1024),
+    test_cfg=dict(max_per_image=20),
+    tracker=dict(det_score_thr=0.2, new_track_thr=0.3))
+
+# online inference: one frame per sample
+val_dataloader = dict(sampler=dict(_delete_=True, type='TrackImgSampler'))
+test_dataloader = dict(sampler=dict(_delete_=True, type='TrackImgSampler'))
+val_evaluator = dict(
+    _delete_=True,
+    type='VISMetric',
+    ann_file='data/synthetic/ytvis/valid.json')
+test_evaluator = val_evaluator
+
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(lr=1e-3),
+    paramwise_cfg=dict(custom_keys=dict(backbone=dict(lr_mult=1.0))),
+    clip_grad=dict(max_norm=1.0))
+max_iters = 300
+param_scheduler = dict(
+    type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
+    milestones=[250], gamma=0.1)
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
+default_hooks = dict(
+    logger=dict(interval=10),
+    checkpoint=dict(interval=100, max_keep_ckpts=2))
+log_processor = dict(window_size=10)

@@ -1,0 +1,250 @@
+"""Online video instance segmentation with Mask2Former (CTVIS style).
+
+:class:`OnlineMask2FormerVIS` fine-tunes the (pseudo-)video pre-trained
+:class:`~mmvis_pretrain.models.vis.VideoMask2Former` (backbone + optional
+MSTM neck + Mask2Former head, same parameter names) for VIS:
+
+* **training** on ``T``-frame clips (real videos or COCO pseudo-videos):
+  the ``N * T`` frames go through the backbone, MSTM mixes consecutive
+  windows of ``num_frames`` frames of each clip, and the head
+  (:class:`~mmvis_pretrain.models.dense_heads.Mask2FormerEmbedHead`) adds
+  the contrastive tracking loss on the query embeddings to Mask2Former's
+  per-frame losses;
+* **inference**, online and frame by frame (the package's VIS protocol: one
+  frame per ``TrackDataSample``, state reset at ``frame_id == 0``): MSTM
+  sees the sliding window of the last ``num_frames`` frames, the head
+  predicts classes, masks and embeddings of the current frame, and the
+  tracker (:class:`~mmvis_pretrain.models.trackers.MemoryBankTracker`)
+  associates them with its memory bank; ``pred_track_instances`` carries
+  the masks at the original size and each track's temporally consistent
+  label and score. A ``TrackDataSample`` holding a whole video is processed
+  frame by frame the same way.
+* plain ``DetDataSample`` images are predicted as in
+  :class:`VideoMask2Former` (replicated to a static clip): COCO evaluation
+  of the same model.
+
+Only the features of the last ``num_frames`` frames and the tracker's
+per-track state are kept between frames: memory does not grow with the
+video.
+"""
+from typing import List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from mmdet.structures import DetDataSample, TrackDataSample
+from mmdet.structures.mask import mask2bbox
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from mmengine.structures import InstanceData
+from torch import Tensor
+
+from mmvis_pretrain.registry import MODELS
+from .video_mask2former import VideoMask2Former
+
+Samples = Sequence[Union[TrackDataSample, DetDataSample]]
+
+
+@MODELS.register_module()
+class OnlineMask2FormerVIS(VideoMask2Former):
+    """Mask2Former + MSTM + contrastive tracking embedding, online VIS.
+
+    Args:
+        backbone (dict): image backbone.
+        neck (dict, optional): temporal neck (``MSTM``) or None.
+        panoptic_head (dict): a ``Mask2FormerEmbedHead``.
+        panoptic_fusion_head (dict): mmdet's ``MaskFormerFusionHead`` (used
+            for image inference).
+        tracker (dict): the online tracker, e.g.
+            ``dict(type='MemoryBankTracker', ...)``.
+        num_frames (int): the temporal window of the neck: training clips
+            are cut into consecutive windows of this many frames (the last
+            one may be shorter); at inference MSTM sees the last
+            ``num_frames`` frames. Defaults to 3 (the pre-training ``T``).
+        mask_thr (float): threshold on the mask probability. Defaults 0.5.
+        train_cfg, test_cfg, data_preprocessor, init_cfg: as in
+            :class:`VideoMask2Former`.
+    """
+
+    def __init__(self,
+                 backbone: ConfigType,
+                 neck: OptConfigType = None,
+                 panoptic_head: OptConfigType = None,
+                 panoptic_fusion_head: OptConfigType = None,
+                 tracker: OptConfigType = dict(type='MemoryBankTracker'),
+                 num_frames: int = 3,
+                 mask_thr: float = 0.5,
+                 train_cfg: OptConfigType = None,
+                 test_cfg: OptConfigType = None,
+                 data_preprocessor: OptConfigType = None,
+                 init_cfg: OptMultiConfig = None):
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            panoptic_head=panoptic_head,
+            panoptic_fusion_head=panoptic_fusion_head,
+            num_frames=num_frames,
+            train_cfg=train_cfg,
+            test_cfg=test_cfg,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        if not hasattr(self.panoptic_head, 'loss_with_embeds'):
+            raise TypeError('OnlineMask2FormerVIS needs a head with tracking '
+                            'embeddings (Mask2FormerEmbedHead), got '
+                            f'{type(self.panoptic_head).__name__}')
+        self.tracker = MODELS.build(tracker)
+        self.mask_thr = mask_thr
+        # online state: backbone features of the last `num_frames` frames
+        self._window: List[Tuple[Tensor, ...]] = []
+        self._video_key = None
+
+    # ------------------------------------------------------------- features
+    def extract_clip_feat(self, frames: Tensor,
+                          clip_len: int) -> Tuple[Tensor, ...]:
+        """Features of ``(N * T, C, H, W)`` clip-major frames, the neck
+        applied on consecutive windows of ``num_frames`` frames per clip.
+
+        Returns:
+            tuple[Tensor]: per level ``(N * T, C_l, H_l, W_l)``.
+        """
+        feats = self.backbone(frames)
+        if not self.with_neck:
+            return feats
+        N = frames.shape[0] // clip_len
+        per_clip = [f.view(N, clip_len, *f.shape[1:]) for f in feats]
+        chunks = []
+        for start in range(0, clip_len, self.num_frames):
+            stop = min(start + self.num_frames, clip_len)
+            window = tuple(f[:, start:stop].flatten(0, 1) for f in per_clip)
+            out = self.neck(window, num_frames=stop - start)
+            chunks.append([o.view(N, stop - start, *o.shape[1:]) for o in out])
+        return tuple(
+            torch.cat(level, dim=1).flatten(0, 1) for level in zip(*chunks))
+
+    # ---------------------------------------------------------------- train
+    def loss(self, batch_inputs: Tensor, batch_data_samples: Samples) -> dict:
+        """Per-frame Mask2Former losses + contrastive tracking loss.
+
+        Args:
+            batch_inputs (Tensor): ``(N, T, C, H, W)`` clips.
+            batch_data_samples (list[TrackDataSample]): ``N`` clips whose
+                frames carry ``gt_instances`` with ``instances_ids``.
+        """
+        clips = self._as_clips(batch_inputs)
+        N, T = clips.shape[:2]
+        frames = [f for s in batch_data_samples for f in self._frames(s)]
+        if len(frames) != N * T:
+            raise ValueError(f'{len(frames)} frame samples for {N} clips of '
+                             f'{T} frames')
+        feats = self.extract_clip_feat(clips.flatten(0, 1), T)
+        return self.panoptic_head.loss_with_embeds(feats, frames, T)
+
+    def _forward(self, batch_inputs: Tensor,
+                 batch_data_samples: Samples) -> Tuple[List[Tensor]]:
+        """Raw head outputs (classes, masks per layer, embeddings)."""
+        clips = self._as_clips(batch_inputs)
+        T = clips.shape[1]
+        feats = self.extract_clip_feat(clips.flatten(0, 1), T)
+        frames = [f for s in batch_data_samples for f in self._frames(s)]
+        return self.panoptic_head.forward_with_embeds(feats, frames)
+
+    # -------------------------------------------------------------- predict
+    def predict(self,
+                batch_inputs: Tensor,
+                batch_data_samples: Samples,
+                rescale: bool = True) -> List:
+        """Online tracking (``TrackDataSample``) or image inference.
+
+        Args:
+            batch_inputs (Tensor): ``(1, L, C, H, W)`` -- one frame
+                (``L = 1``, the online protocol) or a whole video -- or
+                ``(N, C, H, W)`` images with ``DetDataSample``.
+            batch_data_samples (list): one ``TrackDataSample`` (frame
+                metainfo ``frame_id``, ``video_id``, ``ori_shape``) or ``N``
+                ``DetDataSample`` images.
+
+        Returns:
+            list: the ``TrackDataSample`` with ``pred_track_instances``
+            (``instances_id``, ``labels``, ``scores``, ``masks`` bool at
+            ``ori_shape``, ``bboxes``) on each frame; for images, the
+            ``DetDataSample`` with ``pred_instances``.
+        """
+        if not isinstance(batch_data_samples[0], TrackDataSample):
+            return super().predict(batch_inputs, batch_data_samples, rescale)
+        if len(batch_data_samples) != 1:
+            raise ValueError('online VIS inference takes one video at a time '
+                             f'(batch size 1), got {len(batch_data_samples)}')
+        video = self._as_clips(batch_inputs)[0]
+        frames = self._frames(batch_data_samples[0])
+        if len(frames) != video.shape[0]:
+            raise ValueError(f'{len(frames)} frame samples for '
+                             f'{video.shape[0]} frames')
+        for t, frame in enumerate(frames):
+            self.track_frame(video[t:t + 1], frame)
+        return list(batch_data_samples)
+
+    def _start_video_if_new(self, frame: DetDataSample) -> None:
+        key = frame.metainfo.get('video_id')
+        frame_id = frame.metainfo.get('frame_id')
+        if frame_id is None:
+            raise KeyError('online VIS needs `frame_id` in the frame '
+                           'metainfo (PackTrackInputs meta_keys)')
+        if frame_id == 0 or key != self._video_key:
+            self._window = []
+            self.tracker.reset()
+            self._video_key = key
+
+    @torch.no_grad()
+    def track_frame(self, image: Tensor, frame: DetDataSample) -> DetDataSample:
+        """Predict and track one frame; sets ``frame.pred_track_instances``.
+
+        Args:
+            image (Tensor): ``(1, C, H, W)`` the pre-processed frame.
+            frame (DetDataSample): its sample (``frame_id``, ``ori_shape``,
+                ``img_shape``, ``batch_input_shape``).
+        """
+        self._start_video_if_new(frame)
+        feats_t = self.backbone(image)
+        T = self.num_frames
+        self._window = (self._window or [feats_t] * (T - 1)) + [feats_t]
+        self._window = self._window[-T:]
+        feats = tuple(torch.cat(level) for level in zip(*self._window))
+        if self.with_neck:
+            feats = self.neck(feats, num_frames=T)
+        last = tuple(level[-1:] for level in feats)
+        cls_list, mask_list, embeds = self.panoptic_head.forward_with_embeds(
+            last, [frame])
+        cls_probs = cls_list[-1][0].softmax(-1)[:, :-1]  # (Q, K)
+        mask_probs = mask_list[-1][0].sigmoid()  # (Q, h, w)
+        result = self.tracker.update(
+            frame_id=frame.metainfo['frame_id'],
+            embeds=embeds[0],
+            cls_probs=cls_probs,
+            masks=mask_probs)
+        keep = result.keep_inds
+        masks = self._masks_to_original(mask_probs[keep], frame)
+        frame.pred_track_instances = InstanceData(
+            instances_id=result.instances_id.long(),
+            labels=result.labels.long(),
+            scores=result.scores.float(),
+            masks=masks,
+            bboxes=mask2bbox(masks))
+        return frame
+
+    def _masks_to_original(self, mask_probs: Tensor,
+                           frame: DetDataSample) -> Tensor:
+        """``(M, h, w)`` probabilities on the padded input at 1/4 scale ->
+        ``(M, H0, W0)`` bool masks at the frame's original size."""
+        meta = frame.metainfo
+        ori_h, ori_w = meta['ori_shape'][:2]
+        if mask_probs.shape[0] == 0:
+            return mask_probs.new_zeros((0, ori_h, ori_w), dtype=torch.bool)
+        pad_h, pad_w = meta.get('batch_input_shape', meta['img_shape'])[:2]
+        img_h, img_w = meta['img_shape'][:2]
+        masks = F.interpolate(
+            mask_probs[:, None], size=(pad_h, pad_w), mode='bilinear',
+            align_corners=False)[:, :, :img_h, :img_w]
+        masks = F.interpolate(
+            masks, size=(ori_h, ori_w), mode='bilinear', align_corners=False)
+        return masks[:, 0] > self.mask_thr
+
+
+__all__ = ['OnlineMask2FormerVIS']
