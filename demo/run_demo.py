@@ -1,4 +1,6 @@
-"""The end-to-end demo on the bundled synthetic data (``make demo``).
+"""The end-to-end demo on the bundled synthetic data (``make demo``): the
+miniature study of paper tab. 7 (image vs pseudo-video pre-training, then the
+same online VIS fine-tuning).
 
 Steps (each prints its progress; outputs under ``--work-dir``):
 
@@ -6,14 +8,17 @@ Steps (each prints its progress; outputs under ``--work-dir``):
 2. render training samples of the synthetic image, pseudo-video (CoSt +
    VMoSp) and video pipelines (PNG strips, GIF, MP4) with
    ``tools/analysis_tools/browse_dataset.py``;
-3. video pre-training: the miniature Mask2Former with the MSTM neck on the
-   synthetic pseudo-videos, COCO segm AP on the synthetic val images (image
-   inference by replication) beside the untrained model; the checkpoint is
-   saved as ``video_pretrain.pth`` for the fine-tuning stage;
-4. the miniature Mask2Former-VIS baseline on the synthetic videos, YouTube-VIS
-   metric on the held-out videos, beside the untrained model.
-
-Later releases extend it with fine-tuning from the pre-trained checkpoint.
+3. image pre-training: the miniature Mask2Former on the synthetic images;
+   COCO segm AP on the val images;
+4. video pre-training: the same with the MSTM neck on synthetic
+   pseudo-videos; COCO segm AP (image inference by replication);
+5. online VIS fine-tuning (contrastive tracking embedding, memory-bank
+   tracker) on synthetic videos + pseudo-videos, once from each
+   pre-training; the official YouTube-VIS metric on the held-out videos,
+   beside the untrained model;
+6. a rendered demo video (``demo/video_demo.py``) of a held-out video with
+   the video pre-trained, fine-tuned model;
+7. ``report.md`` + ``report.png`` (metric table, loss curves, AP bars).
 """
 import argparse
 import json
@@ -25,11 +30,23 @@ import sys
 import time
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-VIS_CONFIG = 'configs/mask2former_vis/mask2former_tiny_1xb2-300it_synthetic-vis.py'
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from demo_report import write_report  # noqa: E402
+
 COCO_BROWSE_CONFIG = 'configs/_base_/datasets/synthetic_coco_instance.py'
 PSEUDO_VIDEO_CONFIG = 'configs/_base_/datasets/synthetic_pseudo_video.py'
-PRETRAIN_CONFIG = ('configs/video_pretrain/'
-                   'mask2former-mstm_tiny_1xb2-300it_synthetic-pseudo-video.py')
+VIDEO_BROWSE_CONFIG = ('configs/mask2former_vis/'
+                       'mask2former_tiny_1xb2-300it_synthetic-vis.py')
+IMAGE_PRETRAIN_CONFIG = ('configs/mask2former/'
+                         'mask2former_tiny_1xb2-300it_synthetic-coco.py')
+VIDEO_PRETRAIN_CONFIG = ('configs/video_pretrain/'
+                         'mask2former-mstm_tiny_1xb2-300it_synthetic-pseudo-video.py')
+FINETUNE_CONFIGS = dict(
+    image='configs/online_vis/online-mask2former_tiny_1xb2-300it_synthetic-vis.py',
+    video=('configs/online_vis/'
+           'online-mask2former-mstm_tiny_1xb2-300it_synthetic-vis.py'))
+COCO_PREFIX = 'coco/segm_'
+VIS_PREFIX = 'vis/'
 
 
 def parse_args(argv=None):
@@ -39,7 +56,10 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
         '--iters', type=int, default=300,
-        help='training iterations of the miniature VIS model')
+        help='training iterations of each miniature pre-training')
+    parser.add_argument(
+        '--finetune-iters', type=int, default=300,
+        help='training iterations of each online VIS fine-tuning')
     return parser.parse_args(argv)
 
 
@@ -78,14 +98,23 @@ def main(argv=None):
     args = parse_args(argv)
     work_dir = osp.abspath(args.work_dir)
     os.makedirs(work_dir, exist_ok=True)
-    total = 4
+    total = 7
+    timing = {}
+    clock = time.time()
+
+    def lap(name):
+        nonlocal clock
+        timing[name] = time.time() - clock
+        clock = time.time()
 
     step(1, total, f'synthetic data -> {args.data_root}')
     run(['tools/misc/make_synthetic_data.py', '--out', args.data_root,
          '--seed', args.seed])
+    lap('data')
 
     step(2, total, 'render training samples (images and clips)')
     coco = osp.abspath(osp.join(args.data_root, 'coco')) + '/'
+    ytvis = osp.abspath(osp.join(args.data_root, 'ytvis')) + '/'
     run(['tools/analysis_tools/browse_dataset.py', COCO_BROWSE_CONFIG,
          '--out', osp.join(work_dir, 'browse/coco'), '--num-samples', 4,
          '--cfg-options', f'train_dataloader.dataset.data_root={coco}'])
@@ -97,79 +126,143 @@ def main(argv=None):
          '--cfg-options', f'train_dataloader.dataset.data_root={coco}',
          'train_dataloader.dataset.pipeline.4.num_frames=6',
          'train_dataloader.dataset.pipeline.6.prob=1.0'])
-    # 5-frame clips (the training pipeline samples 2) to show the motion
-    run(['tools/analysis_tools/browse_dataset.py', VIS_CONFIG, '--out',
-         osp.join(work_dir, 'browse/ytvis'), '--num-samples', 3,
+    # 5-frame clips of the synthetic videos
+    run(['tools/analysis_tools/browse_dataset.py', VIDEO_BROWSE_CONFIG,
+         '--out', osp.join(work_dir, 'browse/ytvis'), '--num-samples', 3,
          '--formats', 'png', 'gif', 'mp4', '--cfg-options',
          *data_options(args.data_root),
          'train_dataloader.dataset.pipeline.0.num_ref_imgs=4',
          'train_dataloader.dataset.pipeline.0.frame_range=4'])
+    lap('browse')
 
     coco_opts = [
         f'{split}_dataloader.dataset.data_root={coco}'
         for split in ('train', 'val', 'test')
     ] + [f'{split}_evaluator.ann_file={coco}annotations/instances_val.json'
          for split in ('val', 'test')]
-    step(3, total, 'video pre-training: Mask2Former + MSTM on synthetic '
-         f'pseudo-videos ({args.iters} iters), COCO segm AP on the val images')
-    pretrain = train_and_compare(
-        PRETRAIN_CONFIG, osp.join(work_dir, 'video_pretrain'), args.iters,
-        coco_opts, 'coco/segm_')
-    shutil.copy(pretrain['checkpoint'], osp.join(work_dir,
-                                                 'video_pretrain.pth'))
+    pretrain, train_dirs = {}, {}
+    for n, arm, config, what in (
+            (3, 'image', IMAGE_PRETRAIN_CONFIG,
+             'Mask2Former on the synthetic images'),
+            (4, 'video', VIDEO_PRETRAIN_CONFIG,
+             'Mask2Former + MSTM on synthetic pseudo-videos')):
+        step(n, total, f'{arm} pre-training: {what} ({args.iters} iters), '
+             'COCO segm AP on the val images')
+        out_dir = osp.join(work_dir, f'{arm}_pretrain')
+        pretrain[arm] = train_and_test(config, out_dir, args.iters,
+                                       coco_opts, COCO_PREFIX)
+        shutil.copy(pretrain[arm]['checkpoint'],
+                    osp.join(work_dir, f'{arm}_pretrain.pth'))
+        train_dirs[f'{arm} pre-training'] = out_dir
+        lap(f'{arm} pre-training')
 
-    step(4, total, 'the miniature Mask2Former-VIS on the synthetic videos '
-         f'({args.iters} iters), YouTube-VIS AP on the held-out videos')
-    vis = train_and_compare(VIS_CONFIG, osp.join(work_dir, 'mask2former_vis'),
-                            args.iters, data_options(args.data_root),
-                            'youtube_vis/')
+    vis_opts = [
+        f'train_dataloader.dataset.datasets.0.data_root={coco}',
+        f'train_dataloader.dataset.datasets.1.data_root={ytvis}',
+        f'val_dataloader.dataset.data_root={ytvis}',
+        f'test_dataloader.dataset.data_root={ytvis}',
+        f'val_evaluator.ann_file={ytvis}valid.json',
+        f'test_evaluator.ann_file={ytvis}valid.json',
+    ]
+    step(5, total, 'online VIS fine-tuning from each pre-training '
+         f'({args.finetune_iters} iters each), YouTube-VIS metric on the '
+         'held-out videos')
+    finetune = {}
+    for arm in ('image', 'video'):
+        out_dir = osp.join(work_dir, f'finetune_from_{arm}')
+        print(f'--- from the {arm} pre-training', flush=True)
+        finetune[arm] = train_and_test(
+            FINETUNE_CONFIGS[arm], out_dir, args.finetune_iters,
+            vis_opts + [f'load_from={pretrain[arm]["checkpoint"]}'],
+            VIS_PREFIX)
+        train_dirs[f'fine-tuning from {arm}'] = out_dir
+    print('--- the untrained online model (reference)', flush=True)
+    untrained = test_untrained(FINETUNE_CONFIGS['video'],
+                               osp.join(work_dir, 'untrained'), vis_opts,
+                               VIS_PREFIX)
+    lap('fine-tuning')
 
-    metrics = dict(video_pretrain=pretrain['metrics'], vis=vis['metrics'])
-    with open(osp.join(work_dir, 'metrics.json'), 'w') as f:
-        json.dump(metrics, f, indent=2)
-    for title, result in (
-            ('COCO segm AP of the video pre-trained model (synthetic val '
-             'images, image inference by replication):', pretrain),
-            ('YouTube-VIS metric on the held-out synthetic videos:', vis)):
-        print('\n' + title)
-        keys = sorted(result['metrics']['trained'])
-        print('  ' + ' '.join(f'{k.split("/")[-1]:>12}' for k in keys))
-        for name, vals in result['metrics'].items():
-            print(f'  {name:9}' + ' '.join(f'{vals[k]:12.3f}' for k in keys))
-    print(f'\npre-trained checkpoint: {osp.join(work_dir, "video_pretrain.pth")}')
-    print(f'outputs: {work_dir} (browse/, */train.log, metrics.json)')
+    step(6, total, 'demo video: a held-out synthetic video tracked by the '
+         'video pre-trained, fine-tuned model')
+    video_dir = first_video_dir(osp.join(ytvis, 'valid', 'JPEGImages'))
+    demo_mp4 = osp.join(work_dir, 'demo_video.mp4')
+    run(['demo/video_demo.py', video_dir, FINETUNE_CONFIGS['video'],
+         finetune['video']['checkpoint'], '--out', demo_mp4, '--json',
+         osp.join(work_dir, 'demo_video_tracks.json'), '--device', 'cpu',
+         '--fps', 6])
+    lap('demo video')
+
+    step(7, total, 'report')
+    results = dict(
+        pretrain={arm: _strip(r['metrics'], COCO_PREFIX)
+                  for arm, r in pretrain.items()},
+        finetune=dict(
+            {arm: _strip(r['metrics'], VIS_PREFIX)
+             for arm, r in finetune.items()},
+            untrained=_strip(untrained, VIS_PREFIX)),
+        timing=timing)
+    with open(osp.join(work_dir, 'results.json'), 'w') as f:
+        json.dump(dict(results=results, train_dirs=train_dirs), f, indent=2)
+    md, png = write_report(work_dir, results, train_dirs)
+    print()
+    with open(md) as f:
+        print(f.read())
+    print(f'report: {md} and {png}')
+    print(f'demo video: {demo_mp4}')
+    print(f'outputs: {work_dir} (browse/, */train.log, results.json)')
 
 
-def train_and_compare(config: str, out_dir: str, iters: int, options: list,
-                      metric_prefix: str) -> dict:
-    """Train ``config`` for ``iters`` iterations, then test the result and
-    the same model untrained.
+def _strip(metrics: dict, prefix: str) -> dict:
+    return {k[len(prefix):]: v for k, v in metrics.items()
+            if k.startswith(prefix)}
+
+
+def first_video_dir(frames_root: str) -> str:
+    """The first video folder (sorted) under ``frames_root``."""
+    videos = sorted(d for d in os.listdir(frames_root)
+                    if osp.isdir(osp.join(frames_root, d)))
+    if not videos:
+        raise SystemExit(f'no video folders under {frames_root}')
+    return osp.join(frames_root, videos[0])
+
+
+def train_and_test(config: str, out_dir: str, iters: int, options: list,
+                   metric_prefix: str) -> dict:
+    """Train ``config`` for ``iters`` iterations, then test the result.
 
     Returns:
-        dict: ``checkpoint`` (the trained one) and ``metrics``
-        (``{'trained': {...}, 'untrained': {...}}``).
+        dict: ``checkpoint`` (the trained one) and ``metrics``.
     """
     os.makedirs(out_dir, exist_ok=True)
     run(['tools/train.py', config, '--work-dir', out_dir, '--cfg-options',
          *options, f'train_cfg.max_iters={iters}',
-         f'train_cfg.val_interval={iters}',
+         f'train_cfg.val_interval={iters + 1}',
          f'default_hooks.checkpoint.interval={iters}',
          f'param_scheduler.end={iters}',
          f'param_scheduler.milestones=[{int(iters * 0.8)}]',
          'randomness.seed=0'],
         log_file=osp.join(out_dir, 'train.log'))
     trained = osp.join(out_dir, f'iter_{iters}.pth')
+    test_dir = osp.join(out_dir, 'test')
+    run(['tools/test.py', config, trained, '--work-dir', test_dir,
+         '--cfg-options', *options],
+        log_file=osp.join(out_dir, 'test.log'))
+    return dict(checkpoint=trained,
+                metrics=_read_metrics(test_dir, metric_prefix))
+
+
+def test_untrained(config: str, out_dir: str, options: list,
+                   metric_prefix: str) -> dict:
+    """Metrics of the freshly initialised model of ``config``."""
+    os.makedirs(out_dir, exist_ok=True)
     untrained = osp.join(out_dir, 'untrained.pth')
     run(['demo/save_untrained.py', config, untrained],
         log_file=osp.join(out_dir, 'save_untrained.log'))
-    metrics = {}
-    for name, ckpt in (('trained', trained), ('untrained', untrained)):
-        test_dir = osp.join(out_dir, f'test_{name}')
-        run(['tools/test.py', config, ckpt, '--work-dir', test_dir,
-             '--cfg-options', *options],
-            log_file=osp.join(out_dir, f'test_{name}.log'))
-        metrics[name] = _read_metrics(test_dir, metric_prefix)
-    return dict(checkpoint=trained, metrics=metrics)
+    test_dir = osp.join(out_dir, 'test')
+    run(['tools/test.py', config, untrained, '--work-dir', test_dir,
+         '--cfg-options', *options],
+        log_file=osp.join(out_dir, 'test.log'))
+    return _read_metrics(test_dir, metric_prefix)
 
 
 def _read_metrics(test_work_dir: str, prefix: str) -> dict:

@@ -1,11 +1,21 @@
 """Shared fixtures: the synthetic data set, written once per test session."""
 import copy
+import os
 import os.path as osp
 
 import pytest
 from mmengine.config import Config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+
+# Under pytest-xdist every worker is a process of its own: with torch's
+# default of one thread per core, N workers oversubscribe the cores and the
+# spinning OpenMP threads slow small ops down by an order of magnitude. One
+# thread per worker (and for the tools the tests start as subprocesses).
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    os.environ.setdefault('OMP_NUM_THREADS', '1')
+    import torch
+    torch.set_num_threads(1)
 TINY_VIS_CONFIG = osp.join(
     REPO, 'configs/mask2former_vis/mask2former_tiny_1xb2-300it_synthetic-vis.py')
 

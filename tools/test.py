@@ -1,10 +1,16 @@
 """Test (evaluate) a checkpoint.
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out preds.pkl]
-        [--show-dir DIR] [--show] [--cfg-options k=v ...] [--launcher ...]
+        [--show-dir DIR] [--show] [--submission DIR [--topk K]]
+        [--cfg-options k=v ...] [--launcher ...]
 
 ``--out`` dumps the raw predictions (pickle); ``--show-dir`` writes painted
-predictions per image / frame under ``work_dir/<timestamp>/<show-dir>``.
+predictions per image / frame under ``work_dir/<timestamp>/<show-dir>``;
+``--submission DIR`` (VIS models with ``VISMetric``) writes the archive for
+the official YouTube-VIS / OVIS servers, ``DIR/submission.zip`` with
+``results.json`` at its root (masks at the original resolution, RLE counts
+as strings), keeping the ``--topk`` best tracks per video, without
+evaluating (no ground truth needed).
 """
 import argparse
 import os
@@ -37,6 +43,13 @@ def parse_args(argv=None):
     parser.add_argument(
         '--wait-time', type=float, default=2, help='--show interval (s)')
     parser.add_argument(
+        '--submission', metavar='DIR',
+        help='write DIR/submission.zip (results.json at its root) for the '
+        'official evaluation server instead of evaluating (VISMetric)')
+    parser.add_argument(
+        '--topk', type=int,
+        help='with --submission: keep the K highest-scored tracks per video')
+    parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config entries, xxx=yyy (lists: key="[a,b]")')
     parser.add_argument(
@@ -48,6 +61,8 @@ def parse_args(argv=None):
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     if args.out is not None and not args.out.endswith(('.pkl', '.pickle')):
         parser.error('--out must be a .pkl or .pickle file')
+    if args.topk is not None and (args.submission is None or args.topk < 1):
+        parser.error('--topk needs --submission and a value >= 1')
     return args
 
 
@@ -58,7 +73,30 @@ def build_cfg(args) -> Config:
     cfg.load_from = args.checkpoint
     if args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
+    if args.submission is not None:
+        set_submission(cfg, args.submission, args.topk)
     return cfg
+
+
+def set_submission(cfg: Config, out_dir: str, topk=None) -> None:
+    """Switch the test evaluator (a ``VISMetric``) to writing the server
+    archive under ``out_dir`` without evaluating."""
+    evaluator = cfg.test_evaluator
+    metrics = evaluator if isinstance(evaluator, (list, tuple)) else [
+        evaluator
+    ]
+    vis = [
+        m for m in metrics
+        if m.get('type') in ('VISMetric', 'mmvis_pretrain.VISMetric')
+    ]
+    if not vis:
+        raise SystemExit('--submission needs a VISMetric test_evaluator; '
+                         f'this config has {[m.get("type") for m in metrics]}')
+    for metric in vis:
+        metric.update(
+            format_only=True, outfile_prefix=os.path.abspath(out_dir))
+        if topk is not None:
+            metric['topk_per_video'] = topk
 
 
 def is_video_model(cfg: Config) -> bool:

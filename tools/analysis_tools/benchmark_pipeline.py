@@ -3,34 +3,60 @@
 Usage::
 
     python tools/analysis_tools/benchmark_pipeline.py CONFIG [CONFIG ...] \
-        [--num-samples N] [--warmup W] [--split train|val|test] \
+        [--num-samples N] [--warmup W] [--rounds R] [--interleave] \
+        [--opencv-threads N] [--torch-threads N] [--split train|val|test] \
         [--cfg-options k=v ...] [--seed S] [--out results.json]
 
 For each config it builds ``cfg.<split>_dataloader.dataset`` (wrappers such
 as ``ConcatDataset`` included), runs ``W`` warm-up samples and then times
 ``N`` samples through ``dataset[i]`` (loading, decoding, every transform and
-packing) in the main process with ``time.perf_counter``. Indices are fixed
+packing) in the main process: wall time (``time.perf_counter``) and the
+process's CPU time (``time.process_time``, all its threads; on a machine
+shared with other processes it is the steadier figure, as time the process
+waits for a core does not count). Indices are fixed
 (``0, 1, ...``, wrapping around a small dataset) and ``set_random_seed(S)``
-runs before building and before timing, so runs are repeatable.
+runs before building and before every timed round, so runs are repeatable.
+
+``--interleave`` times the configs in turn, sample ``i`` of every config
+before sample ``i + 1`` of any, so a change of machine load (other processes
+on a shared machine) hits all configs alike; every config keeps its own
+random state, so it draws exactly the samples it draws alone.
+``--rounds R`` repeats the timed pass ``R`` times (each round reseeded: the
+same samples again). Threads are set as in a data loader worker of a
+training run: OpenCV gets ``cv2.setNumThreads(0)`` (no threads; mmengine's
+runner applies ``env_cfg.mp_cfg.opencv_num_threads``, 0 in this project's
+and mmdet's default runtime) and torch ``torch.set_num_threads(1)`` (what
+PyTorch's worker loop sets); ``--opencv-threads`` / ``--torch-threads``
+choose other values (-1: the library's own default, one thread per core).
 
 Frames per sample are read from the packed output: a ``TrackDataSample`` of
 length T (clips, e.g. ``ImageToClip`` / video pipelines + ``PackTrackInputs``)
 counts T frames, a ``DetDataSample`` (``PackDetInputs``) one frame.
 
-Reported per config: samples/s (clips/s for clips), frames/s, and median and
-mean milliseconds per sample and per frame; a table is printed and, with
-``--out``, everything is written as JSON. ``--cfg-options`` applies to every
-config. See ``docs/joint_training.md``.
+Reported per config: samples/s (clips/s for clips), frames/s, median and
+mean milliseconds per sample and per frame over all timed samples (wall
+time; ``cpu_ms_per_frame``: CPU time), the median ms per frame of every
+round, and ``frame_cost_vs_first``: per round the median ms per frame
+divided by that of the first config (the reference, e.g. a single-image
+pipeline), and the median of those ratios (``median`` / ``rounds``: wall
+time, ``cpu_median`` / ``cpu_rounds``: CPU time).
+A table is printed and, with ``--out``, everything is written as JSON.
+``--cfg-options`` applies to every config. See ``docs/joint_training.md``
+and ``docs/benchmarks.md``.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import random
 import statistics
 import time
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
+import cv2
+import numpy as np
+import torch
 from mmdet.structures import DetDataSample, TrackDataSample
 from mmengine.config import DictAction
 from mmengine.runner import set_random_seed
@@ -49,9 +75,22 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('configs', nargs='+', metavar='CONFIG',
                         help='config file paths')
     parser.add_argument('--num-samples', type=int, default=50,
-                        help='timed samples per config (default: 50)')
+                        help='timed samples per config and round '
+                        '(default: 50)')
     parser.add_argument('--warmup', type=int, default=5,
                         help='untimed samples first (default: 5)')
+    parser.add_argument('--rounds', type=int, default=1,
+                        help='timed passes over the same samples '
+                        '(default: 1)')
+    parser.add_argument('--interleave', action='store_true',
+                        help='time the configs in turn, one sample each')
+    parser.add_argument('--opencv-threads', type=int, default=0,
+                        help='cv2.setNumThreads value (default: 0, as '
+                        "mmengine's runner in training; -1: OpenCV's "
+                        'default)')
+    parser.add_argument('--torch-threads', type=int, default=1,
+                        help='torch.set_num_threads value (default: 1, as '
+                        "in a data loader worker; -1: torch's default)")
     parser.add_argument('--split', choices=SPLITS, default='train',
                         help='which <split>_dataloader.dataset (default: '
                         'train)')
@@ -66,7 +105,17 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         parser.error('--num-samples must be >= 1')
     if args.warmup < 0:
         parser.error('--warmup must be >= 0')
+    if args.rounds < 1:
+        parser.error('--rounds must be >= 1')
     return args
+
+
+def set_threads(opencv_threads: int, torch_threads: int) -> None:
+    """Set OpenCV's and torch's thread counts; -1 leaves one as it is."""
+    if opencv_threads != -1:
+        cv2.setNumThreads(opencv_threads)
+    if torch_threads != -1:
+        torch.set_num_threads(torch_threads)
 
 
 def frames_of(sample: Any) -> int:
@@ -92,15 +141,80 @@ def sample_indices(length: int, num: int) -> List[int]:
     return [i % length for i in range(num)]
 
 
+class RandomState:
+    """The global random states ``set_random_seed`` seeds (``random``,
+    numpy, torch), saved and restored so that configs timed in turn each
+    continue their own random sequence."""
+
+    def __init__(self, seed: int) -> None:
+        set_random_seed(seed)
+        self.save()
+
+    def save(self) -> None:
+        """Remember the current global states."""
+        self.states = (random.getstate(), np.random.get_state(),
+                       torch.get_rng_state())
+
+    def restore(self) -> None:
+        """Make the remembered states current."""
+        py_state, np_state, torch_state = self.states
+        random.setstate(py_state)
+        np.random.set_state(np_state)
+        torch.set_rng_state(torch_state)
+
+
+def time_one(dataset, idx: int) -> tuple:
+    """``(wall seconds, CPU seconds, frames)`` of ``dataset[idx]``."""
+    cpu_start = time.process_time()
+    start = time.perf_counter()
+    sample = dataset[idx]
+    seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu_start
+    return seconds, cpu_seconds, frames_of(sample)
+
+
+def _record(timed: Dict[str, List], measured: tuple) -> None:
+    """Append one :func:`time_one` result to ``timed``."""
+    for key, value in zip(('seconds', 'cpu_seconds', 'frames'), measured):
+        timed[key].append(value)
+
+
 def time_samples(dataset, indices: Sequence[int]) -> Dict[str, List]:
-    """Seconds and frames of ``dataset[idx]`` for every index."""
-    seconds, frames = [], []
+    """Wall and CPU seconds and frames of ``dataset[idx]`` for every
+    index."""
+    timed = dict(seconds=[], cpu_seconds=[], frames=[])
     for idx in indices:
-        start = time.perf_counter()
-        sample = dataset[idx]
-        seconds.append(time.perf_counter() - start)
-        frames.append(frames_of(sample))
-    return dict(seconds=seconds, frames=frames)
+        _record(timed, time_one(dataset, idx))
+    return timed
+
+
+def time_interleaved(datasets: Sequence, indices: Sequence[Sequence[int]],
+                     seed: int) -> List[Dict[str, List]]:
+    """One timed round of every data set, sample ``i`` of each in turn.
+
+    Every data set starts from ``set_random_seed(seed)`` and keeps its own
+    random state, so it gets the samples :func:`time_samples` would give
+    it alone.
+
+    Args:
+        datasets: The data sets.
+        indices: Per data set, the indices to time (equal lengths).
+        seed: The seed of every data set's random state.
+
+    Returns:
+        list[dict]: Per data set, ``seconds``, ``cpu_seconds`` and
+        ``frames`` per sample.
+    """
+    states = [RandomState(seed) for _ in datasets]
+    timed = [dict(seconds=[], cpu_seconds=[], frames=[]) for _ in datasets]
+    for i in range(len(indices[0])):
+        for dataset, idxs, state, out in zip(datasets, indices, states,
+                                             timed):
+            state.restore()
+            measured = time_one(dataset, idxs[i])
+            state.save()
+            _record(out, measured)
+    return timed
 
 
 def summarize(seconds: Sequence[float],
@@ -122,8 +236,17 @@ def summarize(seconds: Sequence[float],
         total_s=total)
 
 
-def benchmark_config(path: str, args: argparse.Namespace) -> Dict[str, Any]:
-    """Build the config's dataset, warm up, time and summarise."""
+def median_ms_per_frame(timed: Dict[str, List],
+                        key: str = 'seconds') -> float:
+    """Median milliseconds per frame of one timed pass (``key``:
+    ``'seconds'`` wall time, ``'cpu_seconds'`` CPU time)."""
+    return statistics.median(1000 * s / f
+                             for s, f in zip(timed[key], timed['frames']))
+
+
+def build_dataset(path: str, args: argparse.Namespace):
+    """The config's data set after ``args.warmup`` untimed samples, and the
+    indices to time."""
     cfg = load_config(path, args.cfg_options)
     set_random_seed(args.seed)
     dataset = build_split_dataset(cfg, args.split)
@@ -132,41 +255,100 @@ def benchmark_config(path: str, args: argparse.Namespace) -> Dict[str, Any]:
     indices = sample_indices(len(dataset), args.warmup + args.num_samples)
     for idx in indices[:args.warmup]:
         dataset[idx]
-    set_random_seed(args.seed)
-    timed = time_samples(dataset, indices[args.warmup:])
-    return dict(
-        config=str(path),
-        dataset=type(dataset).__name__,
-        dataset_length=len(dataset),
-        num_samples=args.num_samples,
-        warmup=args.warmup,
-        **summarize(timed['seconds'], timed['frames']))
+    return dataset, indices[args.warmup:]
+
+
+def run_rounds(datasets: Sequence, indices: Sequence[Sequence[int]],
+               args: argparse.Namespace) -> List[List[Dict[str, List]]]:
+    """``args.rounds`` timed passes; per round, per data set, the timings."""
+    rounds = []
+    for _ in range(args.rounds):
+        if args.interleave:
+            rounds.append(time_interleaved(datasets, indices, args.seed))
+            continue
+        timed = []
+        for dataset, idxs in zip(datasets, indices):
+            set_random_seed(args.seed)
+            timed.append(time_samples(dataset, idxs))
+        rounds.append(timed)
+    return rounds
+
+
+def benchmark(args: argparse.Namespace) -> List[Dict[str, Any]]:
+    """Build, warm up, time and summarise every config of ``args``."""
+    built = [build_dataset(path, args) for path in args.configs]
+    datasets = [dataset for dataset, _ in built]
+    indices = [idxs for _, idxs in built]
+    rounds = run_rounds(datasets, indices, args)
+    round_medians = [[median_ms_per_frame(timed) for timed in per_round]
+                     for per_round in rounds]
+    cpu_medians = [[
+        median_ms_per_frame(timed, 'cpu_seconds') for timed in per_round
+    ] for per_round in rounds]
+    results = []
+    for c, (path, dataset) in enumerate(zip(args.configs, datasets)):
+
+        def pooled(key, c=c):
+            return [v for per_round in rounds for v in per_round[c][key]]
+
+        seconds, frames = pooled('seconds'), pooled('frames')
+        cpu_ms_frame = [1000 * s / f
+                        for s, f in zip(pooled('cpu_seconds'), frames)]
+        ratios = [medians[c] / medians[0] for medians in round_medians]
+        cpu_ratios = [medians[c] / medians[0] for medians in cpu_medians]
+        results.append(dict(
+            config=str(path),
+            dataset=type(dataset).__name__,
+            dataset_length=len(dataset),
+            num_samples=args.num_samples,
+            warmup=args.warmup,
+            rounds=args.rounds,
+            interleave=args.interleave,
+            **summarize(seconds, frames),
+            cpu_ms_per_frame=dict(median=statistics.median(cpu_ms_frame),
+                                  mean=statistics.mean(cpu_ms_frame)),
+            round_ms_per_frame_median=[m[c] for m in round_medians],
+            frame_cost_vs_first=dict(
+                median=statistics.median(ratios), rounds=ratios,
+                cpu_median=statistics.median(cpu_ratios),
+                cpu_rounds=cpu_ratios)))
+    return results
 
 
 def format_table(results: Sequence[Dict[str, Any]]) -> str:
     """The results as a plain-text table."""
     header = ('config', 'T', 'samples/s', 'frames/s', 'ms/sample med',
-              'ms/sample mean', 'ms/frame med', 'ms/frame mean')
+              'ms/sample mean', 'ms/frame med', 'ms/frame mean',
+              'cpu ms/frame med', 'frame cost / first',
+              'cpu frame cost / first')
     rows = [header] + [(
         Path(r['config']).name, f"{r['frames_per_sample']:g}",
         f"{r['samples_per_s']:.2f}", f"{r['frames_per_s']:.2f}",
         f"{r['ms_per_sample']['median']:.2f}",
         f"{r['ms_per_sample']['mean']:.2f}",
         f"{r['ms_per_frame']['median']:.2f}",
-        f"{r['ms_per_frame']['mean']:.2f}") for r in results]
+        f"{r['ms_per_frame']['mean']:.2f}",
+        f"{r['cpu_ms_per_frame']['median']:.2f}",
+        f"{r['frame_cost_vs_first']['median']:.3f}",
+        f"{r['frame_cost_vs_first']['cpu_median']:.3f}") for r in results]
     return text_table.format_table(rows)
 
 
 def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
     """Run the tool; returns one result dict per config."""
     args = parse_args(argv)
-    results = [benchmark_config(path, args) for path in args.configs]
+    set_threads(args.opencv_threads, args.torch_threads)
+    results = benchmark(args)
     print(format_table(results))
     if args.out:
         out = Path(args.out)
         out.parent.mkdir(parents=True, exist_ok=True)
         report = dict(split=args.split, num_samples=args.num_samples,
-                      warmup=args.warmup, seed=args.seed, results=results)
+                      warmup=args.warmup, rounds=args.rounds,
+                      interleave=args.interleave,
+                      opencv_threads=args.opencv_threads,
+                      torch_threads=args.torch_threads, seed=args.seed,
+                      results=results)
         out.write_text(json.dumps(report, indent=2))
         print(f'Wrote {out.resolve()}')
     return results

@@ -42,4 +42,4 @@ model = dict(
         max_missing=20))
 
 # mixed precision (CTVIS); CPU runs fall back to fp32 with a warning
-optim_wrapper = dict(type='AmpOptimWrapper', loss_scale='dynamic')
+optim_wrapper = dict(type='AmpOptimWrapper')  # dynamic loss scale

@@ -6,6 +6,7 @@ from .clip_format import (INSTANCE_KEYS, ImageToClip, as_box_array,
 from .clip_geometry import (ClipPanCrop, crop_frame, draw_crop_size,
                             pan_origins)
 from .clip_rotate import ClipRotate
+from .pack_clip_inputs import PackClipInputs, select_masks
 from .photometric import GaussianBlur, Hue, Identity
 from .video_auto_augment import VideoAutoAugment
 from .video_copy_paste import VideoCopyPaste
@@ -15,5 +16,5 @@ __all__ = [
     'sync_instances_to_masks', 'boxes_of_masks', 'as_box_array',
     'INSTANCE_KEYS', 'wrap_bitmap_masks', 'ClipRotate', 'GaussianBlur', 'Hue', 'Identity',
     'VideoAutoAugment', 'VideoCopyPaste', 'ClipPanCrop', 'crop_frame',
-    'draw_crop_size', 'pan_origins'
+    'draw_crop_size', 'pan_origins', 'PackClipInputs', 'select_masks'
 ]

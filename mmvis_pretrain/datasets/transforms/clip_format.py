@@ -24,7 +24,7 @@ list of per-frame dicts (what ``TransformBroadcaster`` does internally);
 instances a frame no longer shows.
 """
 import copy
-from typing import Dict, List
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 from mmcv.transforms import BaseTransform
@@ -142,6 +142,53 @@ def wrap_bitmap_masks(masks: np.ndarray) -> BitmapMasks:
     return out
 
 
+def clip_image_buffer(images: Sequence[np.ndarray]) -> Optional[np.ndarray]:
+    """An uninitialised ``(T, H, W, C)`` buffer for new images of the T
+    frames ``images`` (same shape and dtype), or None if their shapes or
+    dtypes differ.
+
+    A transform that gives every frame a new image writes frame ``t`` into
+    ``buffer[t]`` instead of a separate array: the packer then takes the
+    buffer as the stacked clip (:func:`stack_frames`) instead of copying
+    the T images into a new one.
+    """
+    first = images[0]
+    if any(img.shape != first.shape or img.dtype != first.dtype
+           for img in images[1:]):
+        return None
+    return np.empty((len(images), ) + first.shape, first.dtype)
+
+
+def stack_frames(images: Sequence[np.ndarray]) -> np.ndarray:
+    """``np.stack(images)``, without the copy when it can.
+
+    When ``images`` are exactly the slices ``buffer[0], ..., buffer[T - 1]``
+    of one C-contiguous array ``buffer`` of shape ``(T, *images[0].shape)``
+    (see :func:`clip_image_buffer`), that array is returned: it holds the
+    same values, shape, dtype and layout as ``np.stack(images)`` (and shares
+    memory with the frames). Otherwise ``np.stack(images)``.
+
+    Args:
+        images (Sequence[np.ndarray]): T arrays of one shape.
+
+    Returns:
+        np.ndarray: ``(T, *shape)``, C-contiguous.
+    """
+    first = images[0]
+    buffer = first.base
+    if (isinstance(buffer, np.ndarray) and buffer.flags.c_contiguous
+            and buffer.dtype == first.dtype
+            and buffer.shape == (len(images), ) + first.shape):
+        start = buffer.__array_interface__['data'][0]
+        step = first.nbytes
+        if all(img.base is buffer and img.flags.c_contiguous
+               and img.shape == first.shape and img.dtype == first.dtype
+               and img.__array_interface__['data'][0] == start + t * step
+               for t, img in enumerate(images)):
+            return buffer
+    return np.stack(images, axis=0)
+
+
 @TRANSFORMS.register_module()
 class ImageToClip(BaseTransform):
     """Replicate one image sample into a ``num_frames`` clip (pseudo-video).
@@ -223,5 +270,5 @@ class ImageToClip(BaseTransform):
 __all__ = [
     'ImageToClip', 'split_clip', 'merge_clip', 'select_instances',
     'sync_instances_to_masks', 'boxes_of_masks', 'as_box_array',
-    'wrap_bitmap_masks', 'INSTANCE_KEYS'
+    'wrap_bitmap_masks', 'INSTANCE_KEYS', 'clip_image_buffer', 'stack_frames'
 ]

@@ -16,12 +16,17 @@ shift.
 :class:`LutSolarize` are drop-in replacements of mmdet's ``AutoContrast``,
 ``Equalize``, ``Contrast`` and ``Solarize`` that give bit-identical uint8
 results several times faster (a 256-entry lookup table per channel instead
-of ``np.histogram`` and per-pixel numpy arithmetic).
+of ``np.histogram`` and per-pixel numpy arithmetic); :class:`LutBrightness`,
+:class:`LutPosterize`, :class:`FastColor` and :class:`FastSharpness` do the
+same for ``Brightness``, ``Posterize``, ``Color`` and ``Sharpness`` (tables,
+or the same OpenCV kernel without mmcv's full-size float32 / ``np.tile``
+copies). The tests compare every one of them with mmdet's op.
 
 All ops work on one ``(H, W, 3)`` BGR image in ``results['img']`` (uint8
 values; other dtypes are rounded to uint8 and cast back) and leave boxes and
 masks untouched.
 """
+import math
 from typing import Optional
 
 import cv2
@@ -29,8 +34,9 @@ import mmcv
 import mmcv.image.photometric as mmcv_photometric
 import numpy as np
 from mmcv.transforms.utils import cache_randomness
-from mmdet.datasets.transforms import (AutoContrast, ColorTransform, Contrast,
-                                       Equalize, Solarize)
+from mmdet.datasets.transforms import (AutoContrast, Brightness, Color,
+                                       ColorTransform, Contrast, Equalize,
+                                       Posterize, Sharpness, Solarize)
 
 from mmvis_pretrain.registry import TRANSFORMS
 
@@ -156,8 +162,10 @@ def shift_hue(img: np.ndarray, fraction: float) -> np.ndarray:
     if steps == 0:
         return img.copy()
     hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV_FULL)
-    hue = hsv[..., 0].astype(np.int32)
-    hsv[..., 0] = ((hue + steps) % 256).astype(np.uint8)
+    # uint8 addition wraps around: (hue + steps) % 256, in place (an int32
+    # copy and np.remainder cost 4x the two colour conversions together)
+    hue = hsv[..., 0]
+    np.add(hue, np.uint8(steps), out=hue)
     return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR_FULL)
 
 
@@ -376,6 +384,145 @@ class LutSolarize(Solarize):
             np.ascontiguousarray(img), solarize_lut(mag))
 
 
+def brightness_lut(factor: float) -> np.ndarray:
+    """uint8 table of ``mmcv.adjust_brightness(img, factor)`` (cv2 backend):
+    the function itself applied to the 256 values.
+
+    mmcv blends with a black image (``addWeighted(img, factor, 0, 1 -
+    factor, 0)`` in float32, clip, truncation); the blended term is an exact
+    zero, so every pixel is ``v * factor`` rounded once to float32, the
+    same at any position of the image: a table of the 256 values is exact.
+    """
+    values = np.repeat(np.arange(256, dtype=np.uint8)[None, :, None], 3, 2)
+    return mmcv.adjust_brightness(values, factor, backend='cv2')[0, :, 0]
+
+
+def posterize_lut(bits: int) -> np.ndarray:
+    """uint8 table of ``mmcv.posterize(img, bits)`` (the function itself
+    applied to the 256 values; it is a bit shift of each value)."""
+    return mmcv.posterize(np.arange(256, dtype=np.uint8), bits)
+
+
+#: The smoothing kernel of ``mmcv.adjust_sharpness`` (PIL's SMOOTH).
+_SHARPNESS_KERNEL = np.array([[1., 1., 1.], [1., 5., 1.], [1., 1., 1.]]) / 13
+
+
+def fast_adjust_sharpness(img: np.ndarray, factor: float) -> np.ndarray:
+    """``mmcv.adjust_sharpness(img, factor)`` of a uint8 image, faster.
+
+    mmcv converts the image and its smoothed version to float32 (two
+    full-size copies), blends them with ``cv2.addWeighted``, clips and
+    truncates to uint8. Here ``cv2.addWeighted`` reads the two uint8 images
+    and writes float32 directly (OpenCV converts blocks to float32 and runs
+    the same float32 kernel: the same numbers), and the clip is skipped
+    when ``0 <= factor <= 1`` (a convex blend of values in 0..255 cannot
+    leave that range); truncation is the same ``astype``.
+
+    Args:
+        img (np.ndarray): uint8 ``(H, W, C)`` image.
+        factor (float): Blend factor (1: unchanged, 0: smoothed).
+
+    Returns:
+        np.ndarray: uint8 ``(H, W, C)``.
+    """
+    img = np.ascontiguousarray(img)
+    degenerated = cv2.filter2D(img, -1, _SHARPNESS_KERNEL)
+    blended = cv2.addWeighted(img, factor, degenerated, 1 - factor, 0,
+                              dtype=cv2.CV_32F)
+    if not 0 <= factor <= 1:
+        np.clip(blended, 0, 255, out=blended)
+    return blended.astype(np.uint8)
+
+
+@TRANSFORMS.register_module()
+class LutBrightness(Brightness):
+    """mmdet ``Brightness``, bit-identical and ~10x faster on uint8.
+
+    mmdet's op (``mmcv.adjust_brightness``: float32 copies of the image and
+    of a black image, ``cv2.addWeighted``, clip, truncation) took 5 ms on an
+    (800, 1067, 3) uint8 image, this op 0.4 ms: the same function evaluated
+    on the 256 values (:func:`brightness_lut`) and applied with ``cv2.LUT``.
+    Images that are not uint8 ``(H, W, 3)``, and mmcv's pillow backend, go
+    to mmdet's implementation. Arguments as mmdet's ``Brightness``.
+    """
+
+    def _transform_img(self, results: dict, mag: float) -> None:
+        """Scale the pixel values of ``results['img']`` by ``mag``."""
+        img = results['img']
+        if (not _lut_applicable(img)
+                or mmcv_photometric.imread_backend != 'cv2'):
+            super()._transform_img(results, mag)
+            return
+        results['img'] = cv2.LUT(np.ascontiguousarray(img),
+                                 brightness_lut(mag))
+
+
+@TRANSFORMS.register_module()
+class LutPosterize(Posterize):
+    """mmdet ``Posterize``, bit-identical and ~2x faster on uint8.
+
+    ``mmcv.posterize`` (two numpy shifts over the image) is evaluated on
+    the 256 values and applied with ``cv2.LUT``. Images that are not uint8
+    ``(H, W, 3)`` go to mmdet's implementation. Arguments as mmdet's
+    ``Posterize``.
+    """
+
+    def _transform_img(self, results: dict, mag: float) -> None:
+        """Keep the ``ceil(mag)`` high bits of every value."""
+        img = results['img']
+        if not _lut_applicable(img):
+            super()._transform_img(results, mag)
+            return
+        results['img'] = cv2.LUT(np.ascontiguousarray(img),
+                                 posterize_lut(math.ceil(mag)))
+
+
+@TRANSFORMS.register_module()
+class FastColor(Color):
+    """mmdet ``Color``, bit-identical and ~8x faster on uint8.
+
+    ``mmcv.adjust_color`` (cv2 backend) replicates the grey image to three
+    channels with ``np.tile`` (slow for an image) before a uint8
+    ``cv2.addWeighted``; here ``cv2.cvtColor(GRAY2BGR)`` makes the same
+    three-channel grey image, then the same ``cv2.addWeighted`` runs: the
+    output equals mmdet's exactly. Images that are not uint8 ``(H, W, 3)``,
+    and mmcv's pillow backend, go to mmdet's implementation. Arguments as
+    mmdet's ``Color``.
+    """
+
+    def _transform_img(self, results: dict, mag: float) -> None:
+        """Blend ``results['img']`` with its grey image by factor ``mag``."""
+        img = results['img']
+        if (not _lut_applicable(img)
+                or mmcv_photometric.imread_backend != 'cv2'):
+            super()._transform_img(results, mag)
+            return
+        img = np.ascontiguousarray(img)
+        grey = cv2.cvtColor(mmcv.bgr2gray(img), cv2.COLOR_GRAY2BGR)
+        results['img'] = cv2.addWeighted(img, mag, grey, 1 - mag, 0)
+
+
+@TRANSFORMS.register_module()
+class FastSharpness(Sharpness):
+    """mmdet ``Sharpness``, bit-identical and ~4x faster on uint8.
+
+    mmdet's op (``mmcv.adjust_sharpness``) took 7-10 ms on an
+    (800, 1067, 3) uint8 image, this op 2 ms: see
+    :func:`fast_adjust_sharpness`. Images that are not uint8 ``(H, W, 3)``
+    go to mmdet's implementation. Arguments as mmdet's ``Sharpness``.
+    """
+
+    def _transform_img(self, results: dict, mag: float) -> None:
+        """Blend ``results['img']`` with its smoothed version by ``mag``."""
+        img = results['img']
+        if not _lut_applicable(img):
+            super()._transform_img(results, mag)
+            return
+        results['img'] = fast_adjust_sharpness(img, mag)
+
+
 __all__ = ['ExactColorTransform', 'Identity', 'GaussianBlur', 'Hue',
            'shift_hue', 'LutAutoContrast', 'LutEqualize', 'LutContrast',
-           'LutSolarize', 'channel_histograms']
+           'LutSolarize', 'LutBrightness', 'LutPosterize', 'FastColor',
+           'FastSharpness', 'channel_histograms', 'brightness_lut',
+           'posterize_lut', 'fast_adjust_sharpness']

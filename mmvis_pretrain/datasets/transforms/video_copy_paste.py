@@ -22,8 +22,9 @@ from mmcv.transforms import BaseTransform
 from mmdet.structures.mask import BitmapMasks
 
 from mmvis_pretrain.registry import TRANSFORMS
-from .clip_format import (as_box_array, boxes_of_masks, merge_clip,
-                          select_instances, split_clip, wrap_bitmap_masks)
+from .clip_format import (as_box_array, boxes_of_masks, clip_image_buffer,
+                          merge_clip, select_instances, split_clip,
+                          wrap_bitmap_masks)
 
 INTERPOLATIONS = ('nearest', 'bilinear')
 
@@ -52,12 +53,21 @@ class PasteSource:
     box: Tuple[int, int, int, int] = field(init=False)
 
     def __post_init__(self) -> None:
-        ys, xs = np.nonzero(self.mask)
-        height, width = self.mask.shape
-        self.centre = np.array([xs.mean(), ys.mean()], dtype=np.float64)
-        self.box = (max(int(xs.min()) - 1, 0), max(int(ys.min()) - 1, 0),
-                    min(int(xs.max()) + 2, width),
-                    min(int(ys.max()) + 2, height))
+        # the mask's pixels are read on its bounding box only
+        mask = np.ascontiguousarray(self.mask, dtype=bool)
+        x0, y0, w, h = cv2.boundingRect(mask.view(np.uint8))
+        if w == 0:
+            raise ValueError('PasteSource needs a non-empty mask')
+        ys, xs = np.nonzero(mask[y0:y0 + h, x0:x0 + w])
+        num = len(xs)
+        # integer sums are exact: the same float64 centroid as the mean of
+        # the image coordinates
+        self.centre = np.array([(int(xs.sum()) + x0 * num) / num,
+                                (int(ys.sum()) + y0 * num) / num],
+                               dtype=np.float64)
+        height, width = mask.shape
+        self.box = (max(x0 - 1, 0), max(y0 - 1, 0), min(x0 + w + 1, width),
+                    min(y0 + h + 1, height))
 
 
 @dataclass
@@ -115,32 +125,53 @@ def warp_cutout(source: PasteSource, matrix: np.ndarray,
     ``m`` (premultiplied alpha), so the copy's border neither darkens
     towards the black outside of ``I * m`` nor picks up the source's
     background. Only the pivot's box is warped, into the part of the frame
-    it can reach.
+    it can reach (:func:`warp_cutout_window`).
 
     Returns:
         tuple: ``img (H, W, C)`` of ``source.img``'s dtype (meaningful
         inside the mask, 0 elsewhere), ``mask`` bool ``(H, W)``.
     """
-    img_patch, mask_patch, matrix = _source_patch(source, matrix)
-    x0, y0, x1, y1 = _reachable_box(mask_patch.shape, matrix, out_hw)
     img = np.zeros(out_hw + source.img.shape[2:], source.img.dtype)
     mask = np.zeros(out_hw, bool)
+    window = warp_cutout_window(source, matrix, out_hw, interpolation)
+    if window is not None:
+        img_win, mask_win, (x0, y0) = window
+        height, width = mask_win.shape
+        img[y0:y0 + height, x0:x0 + width] = img_win
+        mask[y0:y0 + height, x0:x0 + width] = mask_win
+    return img, mask
+
+
+def warp_cutout_window(
+    source: PasteSource, matrix: np.ndarray, out_hw: Tuple[int, int],
+    interpolation: str
+) -> Optional[Tuple[np.ndarray, np.ndarray, Tuple[int, int]]]:
+    """:func:`warp_cutout` on the window of the frame the copy can reach.
+
+    Returns:
+        tuple | None: ``img (h, w, C)`` and bool ``mask (h, w)`` of the
+        window (what :func:`warp_cutout` gives there; the frame outside it
+        is 0) and the window's top-left corner ``(x0, y0)`` in the frame;
+        None when the copy cannot reach the frame.
+    """
+    img_patch, mask_patch, matrix = _source_patch(source, matrix)
+    x0, y0, x1, y1 = _reachable_box(mask_patch.shape, matrix, out_hw)
     if x1 <= x0 or y1 <= y0:
-        return img, mask
+        return None
     matrix = matrix.copy()
     matrix[:, 2] -= (x0, y0)
     size = (x1 - x0, y1 - y0)
-    mask[y0:y1, x0:x1] = cv2.warpAffine(
+    mask = cv2.warpAffine(
         mask_patch.astype(np.uint8), matrix, size, flags=cv2.INTER_NEAREST,
         borderMode=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
     if interpolation == 'nearest':
-        img[y0:y1, x0:x1] = cv2.warpAffine(
-            img_patch, matrix, size, flags=cv2.INTER_NEAREST,
-            borderMode=cv2.BORDER_REPLICATE)
+        img = cv2.warpAffine(img_patch, matrix, size,
+                             flags=cv2.INTER_NEAREST,
+                             borderMode=cv2.BORDER_REPLICATE)
     else:
-        img[y0:y1, x0:x1] = _premultiplied_warp(img_patch, mask_patch,
-                                                matrix, size)
-    return img, mask
+        img = _premultiplied_warp(img_patch, mask_patch, matrix, size)
+    return img.reshape((y1 - y0, x1 - x0) + source.img.shape[2:]), mask, \
+        (x0, y0)
 
 
 def _source_patch(source: PasteSource, matrix: np.ndarray
@@ -173,7 +204,9 @@ def _premultiplied_warp(img: np.ndarray, mask: np.ndarray,
 
     Every pixel of the nearest-warped mask has its nearest source pixel in
     ``m``, so its bilinear weight of ``m`` is at least 1/4: no division by
-    zero where the result is used.
+    zero where the result is used. The float arithmetic runs in place: a
+    fresh temporary of the patch's size costs page faults worth more than
+    the arithmetic.
     """
     alpha = mask.astype(np.float32)
     colour = img.astype(np.float32)
@@ -181,11 +214,13 @@ def _premultiplied_warp(img: np.ndarray, mask: np.ndarray,
     kwargs = dict(flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                   borderValue=0)
     colour = cv2.warpAffine(colour, matrix, size, **kwargs)
-    weight = np.maximum(cv2.warpAffine(alpha, matrix, size, **kwargs), 1e-6)
+    weight = cv2.warpAffine(alpha, matrix, size, **kwargs)
+    np.maximum(weight, 1e-6, out=weight)
     colour /= weight[..., None] if colour.ndim == 3 else weight
     if np.issubdtype(img.dtype, np.integer):
         info = np.iinfo(img.dtype)
-        colour = np.clip(np.rint(colour), info.min, info.max)
+        np.rint(colour, out=colour)
+        np.clip(colour, info.min, info.max, out=colour)
     return colour.astype(img.dtype)
 
 
@@ -207,24 +242,57 @@ def paste_into_frame(frame: dict, img: np.ndarray, pasted: np.ndarray,
         are re-derived from masks; instances left with an empty mask (fully
         covered, or the copy outside the frame) are absent from it.
     """
-    ys, xs = np.nonzero(pasted.any(axis=1))[0], np.nonzero(pasted.any(axis=0))[0]
-    if len(ys) == 0:  # the copy is outside this frame
+    return paste_window_into_frame(frame, img, pasted, (0, 0), label, new_id)
+
+
+def paste_window_into_frame(frame: dict,
+                            img: np.ndarray,
+                            pasted: np.ndarray,
+                            origin: Tuple[int, int],
+                            label: int,
+                            new_id: int,
+                            out: Optional[np.ndarray] = None) -> dict:
+    """:func:`paste_into_frame` with the copy given on a window only.
+
+    ``img`` ``(h, w, C)`` and ``pasted`` bool ``(h, w)`` are ``A_t(I * m)``
+    and ``A_t(m)`` on the window of the frame whose top-left corner is
+    ``origin`` ``(x0, y0)``; the frame outside the window gets no copy
+    pixel. The window must lie inside the frame. Only the new image and
+    mask arrays are full-size; the copy's box is found on the window.
+
+    Args:
+        out (np.ndarray, optional): Array of the frame image's shape and
+            dtype that receives the new image (e.g. a slice of a
+            :func:`clip_image_buffer`); None: a new array. Untouched when
+            the copy misses the frame.
+
+    Returns:
+        dict: ``frame``, as :func:`paste_into_frame` returns it.
+    """
+    bx, by, bw, bh = cv2.boundingRect(pasted.view(np.uint8))
+    if bw == 0:  # the copy is outside this frame
         return frame
     # eq. 1 and eq. 2 only change pixels inside the copy's box
-    y0, y1, x0, x1 = ys[0], ys[-1] + 1, xs[0], xs[-1] + 1
+    ox, oy = origin
+    x0, y0, x1, y1 = ox + bx, oy + by, ox + bx + bw, oy + by + bh
     region = np.s_[y0:y1, x0:x1]
-    cover = pasted[region]
-    dst = frame['img'].copy()
-    np.copyto(dst[region], img[region], casting='unsafe',
+    cover = pasted[by:by + bh, bx:bx + bw]
+    if out is None:
+        dst = frame['img'].copy()
+    else:
+        dst = out
+        np.copyto(dst, frame['img'])
+    np.copyto(dst[region], img[by:by + bh, bx:bx + bw], casting='unsafe',
               where=cover[..., None] if dst.ndim == 3 else cover)  # eq. 1
     frame['img'] = dst
 
     old = frame['gt_masks'].masks
-    height, width = pasted.shape
+    height, width = dst.shape[:2]
     masks = np.empty((len(old) + 1, height, width), dtype=np.uint8)
     masks[:-1] = old
     masks[:-1, y0:y1, x0:x1] *= ~cover  # eq. 2
-    masks[-1] = pasted
+    masks[-1] = 0
+    masks[-1, y0:y1, x0:x1] = cover
     boxes = _boxes_after_paste(frame, masks, (x0, y0, x1, y1))
     frame['gt_masks'] = wrap_bitmap_masks(masks)
     _append_instance_fields(frame, label, new_id)
@@ -422,9 +490,12 @@ class VideoCopyPaste(BaseTransform):
             return results
         trajectory = self._draw_trajectory()
         new_id = self._new_id(frames)
+        # every frame gets a new image: one (T, H, W, C) buffer for them
+        # spares the packer its copy (clip_format.stack_frames)
+        buffer = clip_image_buffer([frame['img'] for frame in frames])
         for t, frame in enumerate(frames):
             self._paste_frame(frame, source, trajectory, t, len(frames),
-                              new_id)
+                              new_id, None if buffer is None else buffer[t])
         return merge_clip(frames)
 
     def _paste_per_frame(self, frames: List[dict],
@@ -472,7 +543,9 @@ class VideoCopyPaste(BaseTransform):
         masks = _mask_rows(sample['gt_masks'])
         if len(masks) == 0:
             return None
-        areas = np.count_nonzero(masks.reshape(len(masks), -1), axis=1)
+        # per mask: count_nonzero over an axis converts to bool first (10x
+        # slower than counting each mask on its own)
+        areas = np.array([np.count_nonzero(mask) for mask in masks])
         eligible = areas >= max(self.min_area, 1)
         if 'gt_ignore_flags' in sample:
             eligible &= ~np.asarray(sample['gt_ignore_flags'], dtype=bool)
@@ -503,10 +576,17 @@ class VideoCopyPaste(BaseTransform):
         ids = np.concatenate(ids) if ids else np.zeros(0)
         return int(ids.max()) + 1 if ids.size else 1
 
-    def _paste_frame(self, frame: dict, source: PasteSource,
-                     trajectory: PasteTrajectory, t: int, num_frames: int,
-                     new_id: int) -> None:
-        """Warp the cut-out to frame ``t`` and paste it (eq. 1-2)."""
+    def _paste_frame(self,
+                     frame: dict,
+                     source: PasteSource,
+                     trajectory: PasteTrajectory,
+                     t: int,
+                     num_frames: int,
+                     new_id: int,
+                     out: Optional[np.ndarray] = None) -> None:
+        """Warp the cut-out to frame ``t`` and paste it (eq. 1-2); with
+        ``out``, the frame's new image is ``out`` (also when the copy misses
+        the frame: then the old image is copied into it)."""
         height, width = frame['img'].shape[:2]
         scale, angle, shift = trajectory.at(t, num_frames)
         centre = source.centre
@@ -514,9 +594,15 @@ class VideoCopyPaste(BaseTransform):
         matrix = paste_matrix(centre, dst_centre,
                               scale * source.base_scale, angle,
                               trajectory.flip)
-        img, pasted = warp_cutout(source, matrix, (height, width),
-                                  self.interpolation)
-        paste_into_frame(frame, img, pasted, source.label, new_id)
+        window = warp_cutout_window(source, matrix, (height, width),
+                                    self.interpolation)
+        if window is not None:
+            img, pasted, origin = window
+            paste_window_into_frame(frame, img, pasted, origin,
+                                    source.label, new_id, out)
+        if out is not None and frame['img'] is not out:
+            np.copyto(out, frame['img'])
+            frame['img'] = out
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(prob={self.prob}, '
@@ -530,4 +616,5 @@ class VideoCopyPaste(BaseTransform):
 
 
 __all__ = ['VideoCopyPaste', 'PasteSource', 'PasteTrajectory',
-           'paste_matrix', 'warp_cutout', 'paste_into_frame']
+           'paste_matrix', 'warp_cutout', 'warp_cutout_window',
+           'paste_into_frame', 'paste_window_into_frame']

@@ -1,5 +1,6 @@
 """Video instance segmentation models (registered in ``MODELS``)."""
 from .online_mask2former_vis import OnlineMask2FormerVIS
+from .stmask import STMask
 from .video_mask2former import VideoMask2Former
 
-__all__ = ['OnlineMask2FormerVIS', 'VideoMask2Former']
+__all__ = ['OnlineMask2FormerVIS', 'VideoMask2Former', 'STMask']

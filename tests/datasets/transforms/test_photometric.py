@@ -1,16 +1,18 @@
-"""The hand-written CoSt ops (Identity, GaussianBlur, Hue) and the
-lookup-table versions of mmdet's AutoContrast / Equalize / Contrast /
-Solarize."""
+"""The hand-written CoSt ops (Identity, GaussianBlur, Hue) and the fast
+versions of mmdet's AutoContrast / Equalize / Contrast / Solarize /
+Brightness / Posterize / Color / Sharpness (bit-identical to mmdet's)."""
 import cv2
 import numpy as np
 import pytest
-from mmdet.datasets.transforms import (AutoContrast, Contrast, Equalize,
-                                       Solarize)
+from mmdet.datasets.transforms import (AutoContrast, Brightness, Color,
+                                       Contrast, Equalize, Posterize,
+                                       Sharpness, Solarize)
 
 from mmvis_pretrain.datasets.transforms import photometric
 from mmvis_pretrain.datasets.transforms.photometric import (
-    GaussianBlur, Hue, Identity, LutAutoContrast, LutContrast, LutEqualize,
-    LutSolarize, channel_histograms, shift_hue)
+    FastColor, FastSharpness, GaussianBlur, Hue, Identity, LutAutoContrast,
+    LutBrightness, LutContrast, LutEqualize, LutPosterize, LutSolarize,
+    channel_histograms, shift_hue)
 from mmvis_pretrain.registry import TRANSFORMS
 
 
@@ -99,6 +101,13 @@ LUT_OPS = [
      [0.0, 0.05, 0.1, 0.3, 0.5, 0.77, 0.95, 1.0, 1.3, 1.9, 2.0]),
     (Solarize, LutSolarize,
      [0.0, 1.0, 50.3, 127.9, 128.0, 128.1, 200.0, 255.0, 255.5, 256.0]),
+    (Brightness, LutBrightness,
+     [0.0, 0.05, 0.1, 0.3, 0.5, 0.7, 0.77, 0.95, 1.0, 1.3, 1.9, 2.0]),
+    (Posterize, LutPosterize, [0.0, 1.0, 2.5, 4.0, 5.0, 6.0, 7.0, 8.0]),
+    (Color, FastColor,
+     [0.0, 0.05, 0.1, 0.3, 0.5, 0.7, 0.77, 0.95, 1.0, 1.3, 1.9, 2.0]),
+    (Sharpness, FastSharpness,
+     [0.0, 0.05, 0.1, 0.3, 0.5, 0.7, 0.77, 0.95, 1.0, 1.3, 1.9, 2.0]),
 ]
 
 
@@ -232,7 +241,8 @@ def test_lut_ops_fall_back_for_float_images(ref_cls, fast_cls, mags):
 
 def test_lut_ops_registered_and_random_magnitude_like_mmdet():
     for name in ('LutAutoContrast', 'LutEqualize', 'LutContrast',
-                 'LutSolarize'):
+                 'LutSolarize', 'LutBrightness', 'LutPosterize', 'FastColor',
+                 'FastSharpness'):
         op = TRANSFORMS.build(dict(type=name, prob=1.0))
         assert isinstance(op, photometric.ColorTransform)
     img = smooth_image(np.random.RandomState(2), 30, 40, noise=5.0)
@@ -252,3 +262,38 @@ def test_video_auto_augment_uses_the_lut_ops():
     assert COLOR_OPS['Equalize'] is LutEqualize
     assert COLOR_OPS['Contrast'] is LutContrast
     assert COLOR_OPS['Solarize'] is LutSolarize
+    assert COLOR_OPS['Brightness'] is LutBrightness
+    assert COLOR_OPS['Posterize'] is LutPosterize
+    assert COLOR_OPS['Color'] is FastColor
+    assert COLOR_OPS['Sharpness'] is FastSharpness
+
+
+@pytest.mark.filterwarnings("ignore:Only use 'alpha' for pillow")
+@pytest.mark.parametrize('ref_cls,fast_cls', [(Contrast, LutContrast),
+                                              (Brightness, LutBrightness),
+                                              (Color, FastColor)])
+def test_fast_ops_follow_mmcv_pillow_backend(ref_cls, fast_cls,
+                                             monkeypatch):
+    """With mmcv's pillow backend, mmcv computes these ops with PIL (other
+    numbers): the fast ops must then defer to mmdet's op."""
+    monkeypatch.setattr(photometric.mmcv_photometric, 'imread_backend',
+                        'pillow')
+    img = smooth_image(np.random.RandomState(4), 29, 35, noise=7.0)
+    ref, fast = build_pair(ref_cls, fast_cls, 0.35)
+    expected = ref(dict(img=img.copy()))['img']
+    assert np.array_equal(fast(dict(img=img.copy()))['img'], expected)
+
+
+@pytest.mark.parametrize('fraction', [0.1, -0.1, 0.04, -0.37, 0.5, 0.99])
+def test_shift_hue_is_the_modular_shift_of_the_hsv_hue(fraction):
+    """Hue channel ``(h + round(256 f)) mod 256``, saturation and value
+    kept, computed here the slow way (int64 arithmetic)."""
+    rng = np.random.RandomState(6)
+    img = rng.randint(0, 256, (19, 23, 3)).astype(np.uint8)
+    hsv_img = cv2.cvtColor(img, cv2.COLOR_BGR2HSV_FULL)
+    steps = int(round(fraction * 256))
+    hsv_img[..., 0] = (hsv_img[..., 0].astype(np.int64) + steps) % 256
+    expected = cv2.cvtColor(hsv_img, cv2.COLOR_HSV2BGR_FULL)
+    src = img.copy()
+    assert np.array_equal(shift_hue(src, fraction), expected)
+    assert np.array_equal(src, img)

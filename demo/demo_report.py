@@ -1,0 +1,151 @@
+"""The report of ``make demo``: a markdown table of the metrics and a PNG of
+the training-loss curves and the AP comparison.
+
+Used by ``demo/run_demo.py``; also callable on a finished demo work dir:
+``python demo/demo_report.py work_dirs/demo``.
+"""
+import argparse
+import glob
+import json
+import os.path as osp
+from typing import Dict, List, Optional, Tuple
+
+#: (key in metrics.json, column title) of the VIS table
+VIS_COLUMNS = (('AP', 'AP'), ('AP50', 'AP50'), ('AP75', 'AP75'),
+               ('AR1', 'AR1'), ('AR10', 'AR10'))
+
+
+def read_loss_curve(work_dir: str) -> Tuple[List[int], List[float]]:
+    """``(iterations, total losses)`` logged by the latest training run in
+    ``work_dir`` (mmengine's ``<timestamp>/vis_data/scalars.json``)."""
+    runs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                     'scalars.json')))
+    iters, losses = [], []
+    if not runs:
+        return iters, losses
+    with open(runs[-1]) as f:
+        for line in f:
+            record = json.loads(line)
+            if 'loss' in record and 'iter' in record:
+                iters.append(int(record['iter']))
+                losses.append(float(record['loss']))
+    return iters, losses
+
+
+def _fmt(value: Optional[float]) -> str:
+    if value is None:
+        return 'n/a'
+    return '-' if value < 0 else f'{value:.3f}'
+
+
+def markdown_report(results: Dict) -> str:
+    """The report text.
+
+    Args:
+        results (dict): ``pretrain`` -> {arm: {'segm_mAP': ...}} and
+            ``finetune`` -> {arm: {'AP': ..., 'AP50': ...}} where ``arm`` is
+            ``'image'`` / ``'video'`` / ``'untrained'``, plus ``timing``.
+    """
+    lines = [
+        '# mmvis_pretrain demo: pseudo-video pre-training -> online VIS',
+        '',
+        'Miniature study of paper tab. 7 on the bundled synthetic data '
+        '(narrow R18, 32-d Mask2Former, 10 queries, CPU). Both arms are '
+        'fine-tuned with the same online VIS recipe (contrastive tracking '
+        'embedding, memory-bank tracker) on synthetic videos mixed with '
+        'synthetic pseudo-videos; they differ only in the pre-training.',
+        '',
+        '| pre-training | COCO segm AP of the pre-trained model | '
+        + ' | '.join(f'VIS {title}' for _, title in VIS_COLUMNS) + ' |',
+        '|---|---|' + '---|' * len(VIS_COLUMNS),
+    ]
+    names = dict(
+        image='image (Mask2Former on images)',
+        video='video (Mask2Former + MSTM on pseudo-videos)',
+        untrained='none (untrained online model)')
+    for arm in ('image', 'video', 'untrained'):
+        fine = results['finetune'].get(arm)
+        if fine is None:
+            continue
+        pre = results['pretrain'].get(arm, {}).get('segm_mAP')
+        lines.append(f'| {names[arm]} | {_fmt(pre)} | ' + ' | '.join(
+            _fmt(fine.get(key)) for key, _ in VIS_COLUMNS) + ' |')
+    lines += [
+        '',
+        'VIS metric: official YouTube-VIS definitions '
+        '(`mmvis_pretrain.evaluation.VISMetric`) on the held-out synthetic '
+        'videos; `-` = no ground truth in that range.',
+        '',
+        '![loss curves and AP](report.png)',
+        '',
+    ]
+    if 'timing' in results:
+        lines.append('Stage times (s): ' + ', '.join(
+            f'{k} {v:.0f}' for k, v in results['timing'].items()))
+        lines.append('')
+    return '\n'.join(lines)
+
+
+def plot_report(results: Dict, curves: Dict[str, Tuple[List, List]],
+                out_png: str) -> None:
+    """Loss curves of every training (left) and the VIS AP / AP50 of the
+    fine-tuned arms (right)."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, (ax_loss, ax_ap) = plt.subplots(1, 2, figsize=(11, 4))
+    for name, (iters, losses) in curves.items():
+        if iters:
+            ax_loss.plot(iters, losses, label=name)
+    ax_loss.set_xlabel('iteration')
+    ax_loss.set_ylabel('total training loss')
+    ax_loss.set_yscale('log')
+    ax_loss.legend(fontsize=8)
+    ax_loss.set_title('training loss')
+    arms = [a for a in ('image', 'video', 'untrained')
+            if a in results['finetune']]
+    keys = ('AP', 'AP50', 'AP75')
+    width = 0.8 / max(len(arms), 1)
+    for i, arm in enumerate(arms):
+        values = [max(results['finetune'][arm].get(k, 0.0), 0.0)
+                  for k in keys]
+        positions = [j + i * width for j in range(len(keys))]
+        bars = ax_ap.bar(positions, values, width, label=f'{arm} pre-trained'
+                         if arm != 'untrained' else 'untrained')
+        ax_ap.bar_label(bars, fmt='%.2f', fontsize=7)
+    ax_ap.set_xticks([j + width * (len(arms) - 1) / 2
+                      for j in range(len(keys))])
+    ax_ap.set_xticklabels([f'VIS {k}' for k in keys])
+    ax_ap.set_ylim(0, 1)
+    ax_ap.legend(fontsize=8)
+    ax_ap.set_title('online VIS after fine-tuning')
+    fig.tight_layout()
+    fig.savefig(out_png, dpi=100)
+    plt.close(fig)
+
+
+def write_report(work_dir: str, results: Dict,
+                 train_dirs: Dict[str, str]) -> Tuple[str, str]:
+    """Write ``report.md`` and ``report.png`` into ``work_dir``."""
+    curves = {name: read_loss_curve(d) for name, d in train_dirs.items()}
+    md = osp.join(work_dir, 'report.md')
+    png = osp.join(work_dir, 'report.png')
+    plot_report(results, curves, png)
+    with open(md, 'w') as f:
+        f.write(markdown_report(results))
+    return md, png
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('work_dir', help='a finished demo work dir')
+    args = parser.parse_args(argv)
+    with open(osp.join(args.work_dir, 'results.json')) as f:
+        saved = json.load(f)
+    md, png = write_report(args.work_dir, saved['results'],
+                           saved['train_dirs'])
+    print(f'wrote {md} and {png}')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,713 @@
+"""Video input and output of the VIS demo (``demo/video_demo.py``).
+
+Input: :func:`open_frame_source` turns a video file (any container OpenCV
+reads: ``.mp4``, ``.avi``, ...), a folder of frames or a glob pattern into a
+:class:`FrameSource`, which knows its length, frame size and frame rate and
+yields BGR ``uint8`` frames ``(H, W, 3)`` one at a time (a video is never
+loaded whole).
+
+* **video file**: length, size and fps come from the container;
+* **folder**: the image files directly in it (extensions of mmdet's
+  ``IMG_EXTENSIONS``, any case; other files and hidden ``.*`` files are
+  ignored) in *natural* order (``f2.jpg`` before ``f10.jpg``, see
+  :func:`natural_sort_key`);
+* **glob pattern** (``'frames/*.jpg'``, ``'**'`` recurses): the matching image
+  files in natural order of their paths;
+* a single image file is a 1-frame sequence.
+
+Frame folders have no frame rate: it is the ``fps`` argument, by default
+:data:`DEFAULT_FPS` (25).
+
+Output, written while the frames stream:
+
+* :class:`Mp4Writer`: an ``.mp4`` (``mp4v`` codec, ``cv2.VideoWriter``);
+* :class:`IdPngWriter`: one PNG per frame (``000000.png``, ...) whose pixel
+  value is the output track id (``1, 2, ...``), ``0`` is background;
+* :class:`TracksJsonWriter`: the tracks with their per-frame RLE masks;
+* :class:`TrackIdMap`: the output track ids, ``1, 2, ...`` in order of first
+  appearance of the model's track ids (mmdet's trackers count from 0, which
+  would be background in an id PNG).
+"""
+from __future__ import annotations
+
+import glob
+import json
+import math
+import os
+import os.path as osp
+import re
+import tempfile
+import warnings
+from abc import ABCMeta, abstractmethod
+from pathlib import Path
+from typing import (Dict, Iterator, List, Optional, Sequence, Tuple, Union)
+
+import cv2
+import numpy as np
+import pycocotools.mask as mask_util
+from mmdet.utils.misc import IMG_EXTENSIONS
+from PIL import Image
+
+from ..visualization.clip_writers import pad_to
+
+#: Frame rate of frame folders and glob patterns when none is given.
+DEFAULT_FPS = 25.0
+
+#: EXIF orientations that swap width and height (OpenCV applies them).
+_EXIF_TRANSPOSED = (5, 6, 7, 8)
+_EXIF_ORIENTATION = 0x0112
+_GLOB_CHARS = ('*', '?', '[')
+
+PathLike = Union[str, Path]
+
+
+# --------------------------------------------------------------------------
+# natural sort
+# --------------------------------------------------------------------------
+def natural_sort_key(text: str) -> Tuple:
+    """Sort key that orders digit runs by value: ``f2`` < ``f10``.
+
+    The text is split into alternating non-digit / digit runs; non-digit runs
+    compare case-insensitively, digit runs as integers. Ties (``f01`` vs
+    ``f1``, ``A`` vs ``a``) are broken by the plain string, so the order is
+    total and deterministic.
+
+    Args:
+        text (str): A file name or path.
+
+    Returns:
+        tuple: The key.
+    """
+    parts = re.split(r'(\d+)', str(text))
+    key = tuple(
+        int(part) if i % 2 else part.casefold()
+        for i, part in enumerate(parts))
+    return key, str(text)
+
+
+def natural_sorted(names: Sequence[str]) -> List[str]:
+    """``names`` in natural order (see :func:`natural_sort_key`)."""
+    return sorted(names, key=natural_sort_key)
+
+
+def is_image_file(name: str) -> bool:
+    """Whether ``name`` has an image extension (mmdet's, any case)."""
+    return osp.splitext(name)[1].lower() in IMG_EXTENSIONS
+
+
+def _check_fps(fps: float, what: str) -> float:
+    fps = float(fps)
+    if not math.isfinite(fps) or fps <= 0:
+        raise ValueError(f'{what}: fps must be a positive number, got {fps}')
+    return fps
+
+
+# --------------------------------------------------------------------------
+# frame sources
+# --------------------------------------------------------------------------
+class FrameSource(metaclass=ABCMeta):
+    """A video as a sequence of BGR ``uint8`` frames ``(H, W, 3)``.
+
+    Iterating yields the frames one at a time (every iteration starts again
+    at the first frame); ``len()`` is the number of frames.
+
+    Attributes:
+        path (str): The input (file, folder or pattern).
+        length (int): Number of frames.
+        height (int): Frame height.
+        width (int): Frame width.
+        fps (float): Frame rate.
+        frame_names (list[str] | None): The file of every frame for image
+            sequences, None for video files.
+    """
+
+    def __init__(self, path: str, length: int, height: int, width: int,
+                 fps: float, frame_names: Optional[List[str]]) -> None:
+        self.path = path
+        self.length = length
+        self.height = height
+        self.width = width
+        self.fps = fps
+        self.frame_names = frame_names
+
+    def __len__(self) -> int:
+        return self.length
+
+    @property
+    def size(self) -> Tuple[int, int]:
+        """``(height, width)`` of the frames."""
+        return self.height, self.width
+
+    @abstractmethod
+    def __iter__(self) -> Iterator[np.ndarray]:
+        """Yield the BGR frames in order."""
+
+    def _check_frame(self, frame: np.ndarray, index: int, name: str) -> None:
+        if frame.shape != (self.height, self.width, 3):
+            raise ValueError(
+                f'{name}: frame {index} has shape {frame.shape}, but the '
+                f'frames of {self.path} are {self.height}x{self.width} '
+                '(height x width, 3 channels)')
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}({self.path!r}, {self.length} frames, '
+                f'{self.width}x{self.height}, {self.fps:g} fps)')
+
+
+class VideoFileSource(FrameSource):
+    """Frames of a video file, decoded by ``cv2.VideoCapture``.
+
+    Length, size and fps are the container's. A container without a frame
+    count is counted once by grabbing every frame. Iteration stops after
+    ``length`` frames; a frame that cannot be decoded before that raises
+    ``OSError`` naming the file and the frame index.
+
+    Args:
+        path (str): Video file.
+        fps (float, optional): Override of the container's frame rate (also
+            used when the container has none; then :data:`DEFAULT_FPS`).
+    """
+
+    def __init__(self, path: PathLike, fps: Optional[float] = None) -> None:
+        path = str(path)
+        cap = self._open(path)
+        try:
+            length = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+            width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+            height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+            container_fps = cap.get(cv2.CAP_PROP_FPS)
+            if length <= 0:
+                length = 0
+                while cap.grab():
+                    length += 1
+        finally:
+            cap.release()
+        if length <= 0 or width <= 0 or height <= 0:
+            raise OSError(f'{path}: OpenCV reads no frames from this video '
+                          f'({length} frames of {width}x{height})')
+        if fps is None:
+            if not (math.isfinite(container_fps) and container_fps > 0):
+                warnings.warn(f'{path}: the container has no frame rate, '
+                              f'using {DEFAULT_FPS:g} fps')
+                container_fps = DEFAULT_FPS
+            fps = container_fps
+        super().__init__(path, length, height, width, _check_fps(fps, path),
+                         None)
+
+    @staticmethod
+    def _open(path: str) -> cv2.VideoCapture:
+        cap = cv2.VideoCapture(path)
+        if not cap.isOpened():
+            cap.release()
+            raise OSError(f'OpenCV cannot open the video {path}')
+        return cap
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        cap = self._open(self.path)
+        try:
+            for index in range(self.length):
+                ok, frame = cap.read()
+                if not ok or frame is None:
+                    raise OSError(
+                        f'{self.path}: cannot decode frame {index} (the '
+                        f'container reports {self.length} frames)')
+                self._check_frame(frame, index, self.path)
+                yield frame
+        finally:
+            cap.release()
+
+
+def _image_size(path: str) -> Tuple[int, int]:
+    """``(height, width)`` of an image from its header, as OpenCV decodes it
+    (the EXIF orientations 5-8 of a JPEG swap the two; they are in its
+    header, whereas reading the EXIF of other formats may decode the whole
+    file)."""
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+            orientation = 1
+            if img.format == 'JPEG':
+                orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
+    except (OSError, SyntaxError, ValueError) as e:
+        raise OSError(f'cannot read the image {path}: {e}') from e
+    if orientation in _EXIF_TRANSPOSED:
+        width, height = height, width
+    return height, width
+
+
+class ImageSequenceSource(FrameSource):
+    """Frames stored as image files, decoded by OpenCV one at a time.
+
+    Every header is read when the source is opened, so an unreadable file or
+    one of another size fails at once, naming the file. A file whose pixels
+    cannot be decoded fails when its frame is reached (``OSError`` with the
+    frame index and the file).
+
+    Args:
+        files (list[str]): The frame files, in frame order.
+        fps (float, optional): Frame rate. Defaults to :data:`DEFAULT_FPS`.
+        path (str, optional): The input they came from (for messages).
+    """
+
+    def __init__(self, files: Sequence[str], fps: Optional[float] = None,
+                 path: Optional[str] = None) -> None:
+        files = [str(f) for f in files]
+        path = path or (files[0] if files else '')
+        if not files:
+            raise ValueError(f'{path}: no image files')
+        height, width = _image_size(files[0])
+        for name in files[1:]:
+            size = _image_size(name)
+            if size != (height, width):
+                raise ValueError(
+                    f'{path}: frames of different sizes: {files[0]} is '
+                    f'{height}x{width} but {name} is {size[0]}x{size[1]} '
+                    '(height x width)')
+        fps = DEFAULT_FPS if fps is None else fps
+        super().__init__(path, len(files), height, width,
+                         _check_fps(fps, path), files)
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for index, name in enumerate(self.frame_names):
+            try:
+                data = np.fromfile(name, dtype=np.uint8)
+            except OSError as e:
+                raise OSError(f'cannot read frame {index}: {name}: {e}') from e
+            frame = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+            if frame is None:
+                raise OSError(f'cannot decode frame {index}: {name}')
+            self._check_frame(frame, index, name)
+            yield frame
+
+
+def list_image_files(folder: PathLike) -> List[str]:
+    """Image files directly in ``folder`` in natural order of their names
+    (hidden ``.*`` files and non-image files ignored)."""
+    names = [
+        entry.name for entry in os.scandir(folder)
+        if entry.is_file() and not entry.name.startswith('.')
+        and is_image_file(entry.name)
+    ]
+    return [osp.join(str(folder), name) for name in natural_sorted(names)]
+
+
+def open_frame_source(path: PathLike,
+                      fps: Optional[float] = None) -> FrameSource:
+    """Open a video file, a frame folder, a glob pattern or an image.
+
+    Args:
+        path (str | Path): The input.
+        fps (float, optional): Frame rate: for folders / patterns / images
+            it defaults to :data:`DEFAULT_FPS`; for video files it overrides
+            the container's rate.
+
+    Returns:
+        FrameSource: The frames.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist (and is no pattern).
+        ValueError: no image in the folder / matching the pattern, or frames
+            of different sizes.
+        OSError: an unreadable video or image.
+    """
+    path = str(path)
+    if osp.isdir(path):
+        files = list_image_files(path)
+        if not files:
+            raise ValueError(f'the folder {path} holds no image files '
+                             f'(extensions {", ".join(IMG_EXTENSIONS)})')
+        return ImageSequenceSource(files, fps=fps, path=path)
+    if osp.isfile(path):
+        if is_image_file(path):
+            return ImageSequenceSource([path], fps=fps, path=path)
+        return VideoFileSource(path, fps=fps)
+    if any(c in path for c in _GLOB_CHARS):
+        files = [
+            f for f in glob.glob(path, recursive=True)
+            if osp.isfile(f) and is_image_file(f)
+            and not osp.basename(f).startswith('.')
+        ]
+        if not files:
+            raise ValueError(f'no image files match the pattern {path}')
+        return ImageSequenceSource(natural_sorted(files), fps=fps, path=path)
+    raise FileNotFoundError(f'no such video file, frame folder or pattern: '
+                            f'{path}')
+
+
+# --------------------------------------------------------------------------
+# output track ids
+# --------------------------------------------------------------------------
+class TrackIdMap:
+    """Maps a model's track ids to output ids ``1, 2, ...``.
+
+    Ids are given in order of first appearance, so the outputs of a video
+    are compact whatever the tracker's numbering (mmdet's trackers start at
+    0, which is the background of an id PNG, and also number the tracks that
+    never pass the score threshold).
+    """
+
+    def __init__(self) -> None:
+        self._ids: Dict[int, int] = {}
+
+    def __call__(self, track_ids: Sequence[int]) -> np.ndarray:
+        """Output ids ``(M,)`` int64 of the model's ids ``(M,)``."""
+        out = []
+        for track_id in np.asarray(track_ids).reshape(-1).tolist():
+            track_id = int(track_id)
+            if track_id not in self._ids:
+                self._ids[track_id] = len(self._ids) + 1
+            out.append(self._ids[track_id])
+        return np.asarray(out, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @property
+    def mapping(self) -> Dict[int, int]:
+        """``{model track id: output id}``."""
+        return dict(self._ids)
+
+
+# --------------------------------------------------------------------------
+# writers
+# --------------------------------------------------------------------------
+def _check_masks(masks: np.ndarray, num: int, height: int, width: int,
+                 where: str) -> np.ndarray:
+    masks = np.asarray(masks)
+    if masks.ndim != 3 or masks.shape[0] != num or masks.shape[1:] != (
+            height, width):
+        raise ValueError(f'{where}: masks must have shape ({num}, {height}, '
+                         f'{width}), got {masks.shape}')
+    return masks.astype(bool, copy=False)
+
+
+class Mp4Writer:
+    """Stream RGB frames into an ``.mp4`` (``mp4v``) with ``cv2.VideoWriter``.
+
+    The file is opened at construction (its folder is created); a writer
+    that OpenCV cannot open raises ``OSError`` at once. The codec needs even
+    sizes, so an odd height / width is zero-padded by one row / column at
+    the bottom / right. Use as a context manager or call :meth:`close`.
+
+    Args:
+        path (str | Path): Output file.
+        fps (float): Frame rate.
+        height (int): Frame height.
+        width (int): Frame width.
+    """
+
+    def __init__(self, path: PathLike, fps: float, height: int,
+                 width: int) -> None:
+        self.path = Path(path)
+        self.fps = _check_fps(fps, str(path))
+        self.height, self.width = int(height), int(width)
+        self.out_height = self.height + self.height % 2
+        self.out_width = self.width + self.width % 2
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = cv2.VideoWriter(
+            str(self.path), cv2.VideoWriter_fourcc(*'mp4v'), self.fps,
+            (self.out_width, self.out_height))
+        if not self._writer.isOpened():
+            self._writer.release()
+            raise OSError(f'cv2.VideoWriter cannot open {self.path} for '
+                          'writing (mp4v codec); use an .mp4 file in a '
+                          'writable folder')
+        self.num_frames = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append an RGB ``uint8`` frame ``(height, width, 3)``."""
+        if self._writer is None:
+            raise RuntimeError(f'{self.path} is closed')
+        if frame.shape != (self.height, self.width, 3):
+            raise ValueError(f'{self.path}: frame {self.num_frames} has shape '
+                             f'{frame.shape}, expected ({self.height}, '
+                             f'{self.width}, 3)')
+        frame = pad_to(np.asarray(frame, dtype=np.uint8), self.out_height,
+                       self.out_width)
+        self._writer.write(np.ascontiguousarray(frame[..., ::-1]))
+        self.num_frames += 1
+
+    def close(self) -> None:
+        """Finish the file."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+    def __enter__(self) -> 'Mp4Writer':
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class IdPngWriter:
+    """One id PNG per frame: ``<out_dir>/<frame index:06d>.png``.
+
+    Pixel value = output track id (``>= 1``), ``0`` = background; 16-bit
+    grey PNGs hold ids up to 65535, 8-bit ones up to 255. Where masks
+    overlap, the higher scoring instance wins (masks are painted in
+    ascending score order; without scores, later instances win). Read back
+    with ``cv2.imread(path, cv2.IMREAD_UNCHANGED)`` or ``PIL.Image.open``.
+
+    Args:
+        out_dir (str | Path): Output folder (created).
+        height (int): Frame height.
+        width (int): Frame width.
+        bit_depth (int): 16 or 8. Defaults to 16.
+    """
+
+    def __init__(self, out_dir: PathLike, height: int, width: int,
+                 bit_depth: int = 16) -> None:
+        if bit_depth not in (8, 16):
+            raise ValueError(f'bit_depth must be 8 or 16, got {bit_depth}')
+        self.out_dir = Path(out_dir)
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        self.height, self.width = int(height), int(width)
+        self.dtype = np.uint16 if bit_depth == 16 else np.uint8
+        self.max_id = int(np.iinfo(self.dtype).max)
+
+    def path(self, frame_index: int) -> Path:
+        """The PNG of frame ``frame_index``."""
+        return self.out_dir / f'{int(frame_index):06d}.png'
+
+    def id_map(self, masks: np.ndarray, ids: Sequence[int],
+               scores: Optional[Sequence[float]] = None) -> np.ndarray:
+        """Paint the masks into an id image.
+
+        Args:
+            masks (np.ndarray): Boolean masks ``(M, H, W)``.
+            ids (Sequence[int]): Output ids ``(M,)``, ``1 <= id <= max_id``.
+            scores (Sequence[float], optional): Scores ``(M,)``.
+
+        Returns:
+            np.ndarray: ``(H, W)`` id image of the writer's dtype.
+        """
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        masks = _check_masks(masks, len(ids), self.height, self.width,
+                             str(self.out_dir))
+        bad = ids[(ids < 1) | (ids > self.max_id)]
+        if len(bad):
+            raise ValueError(
+                f'{self.out_dir}: ids {sorted(set(bad.tolist()))} do not fit '
+                f'a {8 * self.dtype().itemsize}-bit id PNG (1..{self.max_id}'
+                '; 0 is background)')
+        order = np.arange(len(ids)) if scores is None else np.argsort(
+            np.asarray(scores, dtype=np.float64).reshape(-1), kind='stable')
+        out = np.zeros((self.height, self.width), dtype=self.dtype)
+        for i in order:
+            out[masks[i]] = ids[i]
+        return out
+
+    def write(self, frame_index: int, masks: np.ndarray, ids: Sequence[int],
+              scores: Optional[Sequence[float]] = None) -> Path:
+        """Write the id PNG of one frame; returns its path."""
+        path = self.path(frame_index)
+        if not cv2.imwrite(str(path), self.id_map(masks, ids, scores)):
+            raise OSError(f'could not write {path}')
+        return path
+
+
+def encode_rle(masks: np.ndarray) -> List[dict]:
+    """COCO RLEs of boolean masks ``(M, H, W)`` with ``str`` counts.
+
+    Returns:
+        list[dict]: ``{'size': [H, W], 'counts': str}`` per mask.
+    """
+    masks = np.asarray(masks, dtype=bool)
+    if len(masks) == 0:
+        return []
+    rles = mask_util.encode(
+        np.asfortranarray(masks.transpose(1, 2, 0).astype(np.uint8)))
+    return [
+        dict(size=[int(s) for s in rle['size']],
+             counts=rle['counts'].decode('ascii')) for rle in rles
+    ]
+
+
+class TracksJsonWriter:
+    """Stream tracks with per-frame RLE masks into a JSON file.
+
+    :meth:`add_frame` RLE-encodes the frame's masks at once and appends them
+    to an anonymous spool file (in the output's folder); in memory stay only, per track, its label,
+    score and the (frame, offset) of its RLEs, not the masks. :meth:`close`
+    writes the JSON::
+
+        {"video": <input>, "height": H, "width": W, "fps": fps,
+         "num_frames": N, "classes": [...] | null,
+         "frame_names": [...] | null,
+         "tracks": [
+           {"id": 1, "track_id": <model's id>, "label": 2,
+            "category": "dog", "score": 0.87,
+            "first_frame": 0, "last_frame": 5, "num_frames": 4,
+            "segmentations": [{"size": [H, W], "counts": "..."} | null,
+                              ...]},  # N entries, null where absent
+           ...]}
+
+    ``label`` / ``score`` are those of the track's last appearance (online
+    VIS models report the track's video-level values there). If a frame
+    reports one id twice (mmdet's ``MaskTrackRCNNTracker`` can), its masks
+    are merged (union) and the higher scoring label / score kept.
+
+    Args:
+        path (str | Path): Output file (its folder is created).
+        num_frames (int): Frames of the video ``N``.
+        height (int): Frame height.
+        width (int): Frame width.
+        classes (Sequence[str], optional): Class names (``label`` indexes
+            them).
+        fps (float, optional): Frame rate, stored.
+        video (str, optional): The input, stored.
+        frame_names (Sequence[str], optional): Source file per frame.
+    """
+
+    def __init__(self,
+                 path: PathLike,
+                 num_frames: int,
+                 height: int,
+                 width: int,
+                 classes: Optional[Sequence[str]] = None,
+                 fps: Optional[float] = None,
+                 video: Optional[str] = None,
+                 frame_names: Optional[Sequence[str]] = None) -> None:
+        if num_frames <= 0:
+            raise ValueError(f'num_frames must be positive, got {num_frames}')
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.num_frames = int(num_frames)
+        self.height, self.width = int(height), int(width)
+        self.classes = None if classes is None else [str(c) for c in classes]
+        self.header = dict(
+            video=video,
+            height=self.height,
+            width=self.width,
+            fps=fps,
+            num_frames=self.num_frames,
+            classes=self.classes,
+            frame_names=None if frame_names is None else
+            [str(n) for n in frame_names])
+        # next to the output: the user chose that file system for the data
+        self._spool = tempfile.TemporaryFile(
+            mode='w+b', dir=self.path.parent)
+        # out id -> dict(track_id, label, score, frames=[(t, offset, size)])
+        self._tracks: Dict[int, dict] = {}
+        self._last_frame = -1
+
+    def add_frame(self,
+                  frame_index: int,
+                  ids: Sequence[int],
+                  labels: Sequence[int],
+                  scores: Sequence[float],
+                  masks: np.ndarray,
+                  track_ids: Optional[Sequence[int]] = None) -> None:
+        """Add the instances of one frame (frames in increasing order).
+
+        Args:
+            frame_index (int): ``0 <= frame_index < num_frames``.
+            ids (Sequence[int]): Output ids ``(M,)``.
+            labels (Sequence[int]): Labels ``(M,)``.
+            scores (Sequence[float]): Scores ``(M,)``.
+            masks (np.ndarray): Boolean masks ``(M, H, W)``.
+            track_ids (Sequence[int], optional): The model's ids ``(M,)``
+                (stored as ``track_id``). Defaults to ``ids``.
+        """
+        if self._spool is None:
+            raise RuntimeError(f'{self.path} is closed')
+        frame_index = int(frame_index)
+        if not self._last_frame < frame_index < self.num_frames:
+            raise ValueError(
+                f'{self.path}: frame {frame_index} after frame '
+                f'{self._last_frame} (frames must increase, < '
+                f'{self.num_frames})')
+        self._last_frame = frame_index
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        labels = np.asarray(labels, dtype=np.int64).reshape(-1)
+        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+        track_ids = ids if track_ids is None else np.asarray(
+            track_ids, dtype=np.int64).reshape(-1)
+        if not len(ids) == len(labels) == len(scores) == len(track_ids):
+            raise ValueError(f'{self.path}: frame {frame_index}: ids, labels,'
+                             ' scores and track_ids differ in length')
+        masks = _check_masks(masks, len(ids), self.height, self.width,
+                             f'{self.path}: frame {frame_index}')
+        uniq = np.unique(ids)
+        merged = np.zeros((len(uniq), self.height, self.width), dtype=bool)
+        best = []
+        for k, out_id in enumerate(uniq):
+            rows = np.nonzero(ids == out_id)[0]
+            merged[k] = masks[rows].any(axis=0)
+            best.append(rows[np.argmax(scores[rows])])
+        for out_id, row, rle in zip(uniq, best, encode_rle(merged)):
+            data = json.dumps(rle, separators=(',', ':')).encode('ascii')
+            offset = self._spool.seek(0, os.SEEK_END)
+            self._spool.write(data)
+            track = self._tracks.setdefault(
+                int(out_id), dict(track_id=int(track_ids[row]), frames=[]))
+            track['label'] = int(labels[row])
+            track['score'] = float(scores[row])
+            track['frames'].append((frame_index, offset, len(data)))
+
+    def _category(self, label: int) -> Optional[str]:
+        if self.classes is not None and 0 <= label < len(self.classes):
+            return self.classes[label]
+        return None
+
+    def _write_track(self, out, out_id: int, track: dict) -> None:
+        frames = track['frames']
+        head = dict(
+            id=out_id,
+            track_id=track['track_id'],
+            label=track['label'],
+            category=self._category(track['label']),
+            score=track['score'],
+            first_frame=frames[0][0],
+            last_frame=frames[-1][0],
+            num_frames=len(frames))
+        out.write(json.dumps(head)[:-1] + ', "segmentations": [')
+        by_frame = {t: (offset, size) for t, offset, size in frames}
+        for t in range(self.num_frames):
+            if t:
+                out.write(', ')
+            if t in by_frame:
+                offset, size = by_frame[t]
+                self._spool.seek(offset)
+                out.write(self._spool.read(size).decode('ascii'))
+            else:
+                out.write('null')
+        out.write(']}')
+
+    def close(self) -> Path:
+        """Write the JSON file (tracks by id) and drop the spool file."""
+        if self._spool is None:
+            return self.path
+        try:
+            with open(self.path, 'w') as out:
+                out.write(json.dumps(self.header)[:-1] + ', "tracks": [')
+                for k, out_id in enumerate(sorted(self._tracks)):
+                    out.write(',\n' if k else '\n')
+                    self._write_track(out, out_id, self._tracks[out_id])
+                out.write('\n]}\n')
+        finally:
+            self._spool.close()
+            self._spool = None
+        return self.path
+
+    @property
+    def num_tracks(self) -> int:
+        """Tracks seen so far."""
+        return len(self._tracks)
+
+    def abort(self) -> None:
+        """Drop the spool file without writing the JSON."""
+        if self._spool is not None:
+            self._spool.close()
+            self._spool = None
+
+    def __enter__(self) -> 'TracksJsonWriter':
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """Write the JSON, unless the block failed (then write nothing)."""
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()

@@ -1,0 +1,50 @@
+"""Text tables of :func:`~.vis_eval.evaluate_vis` statistics (shared by
+``VISMetric``'s log and ``tools/analysis_tools/eval_vis.py``)."""
+from typing import Dict
+
+from mmvis_pretrain.utils.text_table import format_table
+
+#: What each statistic means, for the table.
+STAT_DESCRIPTIONS = {
+    'AP': 'IoU .50:.95, all areas',
+    'AP50': 'IoU .50',
+    'AP75': 'IoU .75',
+    'AP_s': 'small (mean area <= 128^2)',
+    'AP_m': 'medium (128^2 .. 256^2)',
+    'AP_l': 'large (> 256^2)',
+    'AP_lo': 'light occlusion (score <= .25)',
+    'AP_mo': 'medium occlusion (.25 .. .5)',
+    'AP_ho': 'heavy occlusion (>= .5)',
+    'AR_s': 'small',
+    'AR_m': 'medium',
+    'AR_l': 'large',
+    'AR_lo': 'light occlusion',
+    'AR_mo': 'medium occlusion',
+    'AR_ho': 'heavy occlusion',
+}
+
+
+def format_value(value: float) -> str:
+    """``0.41234`` -> ``'0.4123'``; -1 (no GT in range) -> ``'n/a (-1)'``."""
+    return 'n/a (-1)' if value < 0 else f'{value:.4f}'
+
+
+def stats_table(stats: Dict[str, float]) -> str:
+    """The scalar statistics, one per row, with what they measure."""
+    rows = [('metric', 'value')]
+    for key, value in stats.items():
+        if isinstance(value, dict):
+            continue
+        if key.startswith('AR') and key[2:].isdigit():
+            meaning = f'max {key[2:]} results per video and category'
+        else:
+            meaning = STAT_DESCRIPTIONS.get(key, '')
+        rows.append((f'{key:<6} {meaning}'.rstrip(), format_value(value)))
+    return format_table(rows)
+
+
+def per_category_table(per_category: Dict[str, float]) -> str:
+    """Per-category AP (IoU .50:.95), one category per row."""
+    rows = [('category', 'AP')]
+    rows += [(name, format_value(ap)) for name, ap in per_category.items()]
+    return format_table(rows)

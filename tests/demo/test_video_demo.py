@@ -1,0 +1,317 @@
+"""Tests of ``demo/video_demo.py``.
+
+* a scripted online VIS model (``ScriptedTracksVIS``: hand-made
+  ``pred_track_instances`` per frame) on an .mp4 and on a frame folder with
+  odd names: the MP4 (frame count, size, fps, mask colours), the id PNGs and
+  the tracks JSON are checked exactly;
+* mmdet's MaskTrackRCNN (shrunk, random weights, saved as a checkpoint) on
+  an .mp4: the outputs are well-formed and agree with each other.
+"""
+import importlib.util
+import json
+import os.path as osp
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pycocotools.mask as mask_util
+import pytest
+import torch
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+sys.path.insert(0, osp.join(REPO, 'tests', 'apis'))
+from vis_demo_helpers import (CLASSES, SCRIPT, H, W,  # noqa: E402
+                              make_frames, rect_mask, save_random_checkpoint,
+                              scripted_config, tiny_masktrack_config)
+
+from mmvis_pretrain.apis import Mp4Writer  # noqa: E402
+from mmvis_pretrain.visualization import instance_color  # noqa: E402
+
+#: Output ids of the scripted model's track ids (first appearance order;
+#: id 5 never scores above 0.3).
+OUT_IDS = {0: 1, 7: 2, 9: 3}
+
+
+def _load_demo():
+    path = osp.join(REPO, 'demo', 'video_demo.py')
+    spec = importlib.util.spec_from_file_location('video_demo_under_test',
+                                                  path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+video_demo = _load_demo()
+
+
+def _write_mp4(path, frames_bgr, fps):
+    with Mp4Writer(path, fps, H, W) as writer:
+        for frame in frames_bgr:
+            writer.write(frame[..., ::-1])
+    return str(path)
+
+
+def _read_mp4(path):
+    """(frames BGR, fps, width, height) of a video file."""
+    cap = cv2.VideoCapture(str(path))
+    info = (cap.get(cv2.CAP_PROP_FPS), int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)),
+            int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    return (frames, ) + info
+
+
+def _decode(rle):
+    assert rle['size'] == [H, W] and isinstance(rle['counts'], str)
+    return mask_util.decode(
+        dict(size=rle['size'], counts=rle['counts'].encode())).astype(bool)
+
+
+@pytest.fixture
+def scripted(tmp_path):
+    """(config file, checkpoint file) of the scripted model."""
+    config = str(tmp_path / 'scripted_vis.py')
+    scripted_config(scale=(48, 32)).dump(config)
+    checkpoint = str(tmp_path / 'scripted_vis.pth')
+    torch.save(
+        dict(state_dict={},
+             meta=dict(dataset_meta=dict(classes=list(CLASSES)))),
+        checkpoint)
+    return config, checkpoint
+
+
+def _expected_ids(t):
+    """Hand-rule id map of frame ``t``: instances above 0.3, painted in
+    ascending score order (the higher score wins overlaps)."""
+    rows = sorted((r for r in SCRIPT[t] if r[2] > 0.3), key=lambda r: r[2])
+    ids = np.zeros((H, W), dtype=np.uint16)
+    for track_id, _, _, box in rows:
+        ids[rect_mask(box)] = OUT_IDS[track_id]
+    return ids
+
+
+def _check_scripted_outputs(out, png_dir, json_file, fps, frame_names):
+    frames, out_fps, width, height = _read_mp4(out)
+    assert (len(frames), out_fps, width, height) == (6, fps, W, H)
+
+    for t in range(6):
+        ids = cv2.imread(osp.join(png_dir, f'{t:06d}.png'),
+                         cv2.IMREAD_UNCHANGED)
+        assert ids.dtype == np.uint16 and ids.shape == (H, W)
+        assert np.array_equal(ids, _expected_ids(t)), t
+    # spot checks of the rules
+    ids2 = cv2.imread(osp.join(png_dir, '000002.png'), cv2.IMREAD_UNCHANGED)
+    assert ids2[25, 20] == 1  # id 0 (0.9) over id 9 (0.5)
+    assert ids2[35, 20] == 3  # id 9 alone
+    assert ids2[55, 5] == 0  # id 5 (score 0.1) is dropped
+    ids4 = cv2.imread(osp.join(png_dir, '000004.png'), cv2.IMREAD_UNCHANGED)
+    assert ids4[40, 86] == 2  # the second piece of id 7
+
+    data = json.loads(open(json_file).read())
+    assert (data['num_frames'], data['height'], data['width']) == (6, H, W)
+    assert data['fps'] == fps and data['classes'] == list(CLASSES)
+    assert data['frame_names'] == frame_names
+    tracks = {track['id']: track for track in data['tracks']}
+    assert sorted(tracks) == [1, 2, 3]
+    heads = {
+        i: {k: v for k, v in track.items() if k != 'segmentations'}
+        for i, track in tracks.items()
+    }
+    assert heads[1] == dict(id=1, track_id=0, label=1, category='car',
+                            score=pytest.approx(0.9), first_frame=0,
+                            last_frame=5, num_frames=6)
+    # label / score of the last appearance (frame 5), merged frame 4
+    assert heads[2] == dict(id=2, track_id=7, label=4, category='bird',
+                            score=pytest.approx(0.8), first_frame=1,
+                            last_frame=5, num_frames=4)
+    assert heads[3] == dict(id=3, track_id=9, label=5, category='horse',
+                            score=pytest.approx(0.5), first_frame=2,
+                            last_frame=2, num_frames=1)
+    for out_id, track in tracks.items():
+        raw = {v: k for k, v in OUT_IDS.items()}[out_id]
+        segs = track['segmentations']
+        assert len(segs) == 6
+        for t, rle in enumerate(segs):
+            boxes = [r[3] for r in SCRIPT[t] if r[0] == raw]
+            if not boxes:
+                assert rle is None
+                continue
+            expected = np.any([rect_mask(b) for b in boxes], axis=0)
+            assert np.array_equal(_decode(rle), expected), (out_id, t)
+    return frames
+
+
+def test_demo_scripted_model_on_mp4(tmp_path, scripted):
+    config, checkpoint = scripted
+    video = _write_mp4(tmp_path / 'in.mp4', make_frames(6), fps=12)
+    out = tmp_path / 'out' / 'drawn.mp4'
+    summary = video_demo.main([
+        video, config, checkpoint, '--out', str(out), '--png-dir',
+        str(tmp_path / 'ids'), '--json', str(tmp_path / 'tracks.json'),
+        '--device', 'cpu'
+    ])
+    assert (summary['frames'], summary['tracks']) == (6, 3)
+    _check_scripted_outputs(out, tmp_path / 'ids', tmp_path / 'tracks.json',
+                            12.0, None)
+
+
+def test_demo_frame_folder_with_odd_names(tmp_path, scripted):
+    """Frames v_1.png, v_2.PNG, v_9.jpg, v_10.png, v_11.jpeg, v_100.bmp
+    (natural order) of flat grey 40, 60, ... 140, plus files to ignore."""
+    config, checkpoint = scripted
+    folder = tmp_path / 'my frames'
+    folder.mkdir()
+    names = ['v_100.bmp', 'v_9.jpg', 'v_1.png', 'v_11.jpeg', 'v_2.PNG',
+             'v_10.png']
+    order = ['v_1.png', 'v_2.PNG', 'v_9.jpg', 'v_10.png', 'v_11.jpeg',
+             'v_100.bmp']
+    greys = [40 + 20 * t for t in range(6)]
+    for name in names:
+        grey = greys[order.index(name)]
+        cv2.imwrite(str(folder / name), np.full((H, W, 3), grey, np.uint8))
+    (folder / 'Thumbs.db').write_bytes(b'\0\1')
+    (folder / 'notes.txt').write_text('not a frame')
+
+    out = tmp_path / 'drawn.mp4'
+    summary = video_demo.main([
+        str(folder), config, checkpoint, '--out', str(out), '--png-dir',
+        str(tmp_path / 'ids'), '--json', str(tmp_path / 'tracks.json'),
+        '--fps', '10', '--score-thr', '0.3'
+    ])
+    assert summary['frames'] == 6
+    frames = _check_scripted_outputs(
+        out, tmp_path / 'ids', tmp_path / 'tracks.json', 10.0,
+        [str(folder / name) for name in order])
+
+    for t, frame in enumerate(frames):
+        # background untouched, frames in natural order
+        assert abs(int(frame[60, 50].mean()) - greys[t]) <= 6
+        # inside track 1 (bottom rows of its box, away from the label and
+        # the contour): the same colour, blended half / half, in every frame
+        # but frame 2, where track 3 covers these rows too
+        if t == 2:
+            continue
+        x1 = 4 + 4 * t
+        patch = frame[22:26, x1 + 4:x1 + 16].reshape(-1, 3).mean(axis=0)
+        expected = 0.5 * greys[t] + 0.5 * np.array(instance_color(1)[::-1])
+        assert np.abs(patch - expected).max() < 12, (t, patch, expected)
+    # track 2 has its own colour (frames 1, 2, 4, 5)
+    patch = frames[1][42:47, 66:76].reshape(-1, 3).mean(axis=0)
+    expected = 0.5 * greys[1] + 0.5 * np.array(instance_color(2)[::-1])
+    assert np.abs(patch - expected).max() < 12
+
+
+def test_demo_masktrack_rcnn_on_mp4(tmp_path):
+    """mmdet's MaskTrackRCNN, randomly initialised: its low-score
+    detections (score threshold 0) go through every output."""
+    cfg = tiny_masktrack_config(scale=(48, 32))
+    config = str(tmp_path / 'masktrack_tiny.py')
+    cfg.dump(config)
+    checkpoint = save_random_checkpoint(cfg, str(tmp_path / 'random.pth'))
+    video = _write_mp4(tmp_path / 'in.mp4', make_frames(6), fps=25)
+    out, png_dir, json_file = (tmp_path / 'out.mp4', tmp_path / 'ids',
+                               tmp_path / 'tracks.json')
+    summary = video_demo.main([
+        video, config, checkpoint, '--out', str(out), '--png-dir',
+        str(png_dir), '--json', str(json_file), '--score-thr', '0',
+        '--png-bits', '16'
+    ])
+    frames, fps, width, height = _read_mp4(out)
+    assert (len(frames), fps, width, height) == (6, 25.0, W, H)
+
+    data = json.loads(json_file.read_text())
+    tracks = data['tracks']
+    assert len(tracks) == summary['tracks'] > 0
+    assert [t['id'] for t in tracks] == list(range(1, len(tracks) + 1))
+    png_ids = set()
+    for t in range(6):
+        ids = cv2.imread(str(png_dir / f'{t:06d}.png'), cv2.IMREAD_UNCHANGED)
+        assert ids.dtype == np.uint16 and ids.shape == (H, W)
+        png_ids |= set(np.unique(ids).tolist()) - {0}
+        for track in tracks:
+            rle = track['segmentations'][t]
+            mask = np.zeros((H, W), bool) if rle is None else _decode(rle)
+            # the PNG shows a track only inside its mask, and every mask
+            # pixel belongs to some track
+            assert not (ids == track['id'])[~mask].any()
+            assert (ids[mask] != 0).all()
+    assert png_ids <= {t['id'] for t in tracks}
+    for track in tracks:
+        assert len(track['segmentations']) == 6
+        assert track['category'] == CLASSES[track['label']]
+        assert 0 <= track['score'] <= 1
+        present = [i for i, s in enumerate(track['segmentations'])
+                   if s is not None]
+        assert (track['first_frame'], track['last_frame'],
+                track['num_frames']) == (present[0], present[-1],
+                                         len(present))
+
+
+def _frame_result(**fields):
+    from mmdet.structures import DetDataSample
+    from mmengine.structures import InstanceData
+    sample = DetDataSample()
+    sample.pred_track_instances = InstanceData(**fields)
+    return sample
+
+
+def test_frame_instances_filters_and_validates():
+    from mmdet.structures.mask import BitmapMasks
+    masks = np.stack([rect_mask((0, 0, 8, 8)), rect_mask((10, 10, 20, 30))])
+    result = _frame_result(
+        instances_id=torch.tensor([4, 0]), labels=torch.tensor([2, 1]),
+        scores=torch.tensor([0.2, 0.7]),
+        masks=BitmapMasks(masks.astype(np.uint8), H, W))
+    inst = video_demo.frame_instances(result, H, W, score_thr=0.3)
+    assert inst['track_ids'].tolist() == [0] and inst['labels'].tolist() == [1]
+    assert inst['scores'].tolist() == [pytest.approx(0.7)]
+    assert inst['masks'].dtype == bool and np.array_equal(inst['masks'][0],
+                                                          masks[1])
+    assert inst['bboxes'] is None
+    # a flat empty mask tensor is accepted for no instances
+    empty = _frame_result(
+        instances_id=torch.zeros(0, dtype=torch.long),
+        labels=torch.zeros(0, dtype=torch.long), scores=torch.zeros(0),
+        masks=torch.zeros(0, dtype=torch.bool))
+    assert video_demo.frame_instances(empty, H, W, 0.3)['masks'].shape == (
+        0, H, W)
+    with pytest.raises(ValueError, match=r'masks have shape \(2, 32, 48\), '
+                       r'expected \(2, 64, 96\)'):
+        video_demo.frame_instances(
+            _frame_result(instances_id=torch.tensor([1, 2]),
+                          labels=torch.tensor([0, 0]),
+                          scores=torch.tensor([0.9, 0.9]),
+                          masks=torch.zeros(2, 32, 48, dtype=torch.bool)),
+            H, W, 0.3)
+    with pytest.raises(ValueError, match=r"lack \['instances_id'\]"):
+        video_demo.frame_instances(
+            _frame_result(labels=torch.tensor([0]), scores=torch.tensor([1.]),
+                          masks=torch.zeros(1, H, W, dtype=torch.bool)),
+            H, W, 0.3)
+
+
+def test_demo_cli_help_and_errors(tmp_path, scripted):
+    proc = subprocess.run(
+        [sys.executable, osp.join(REPO, 'demo', 'video_demo.py'), '--help'],
+        capture_output=True, text=True, cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    for text in ('INPUT', 'glob', '--png-dir', '--json', '--score-thr',
+                 '--fps', 'natural order', '0 =\n'):
+        assert text.replace('\n', '') in proc.stdout.replace('\n', ''), text
+    config, checkpoint = scripted
+    with pytest.raises(FileNotFoundError, match='no_such_video.mp4'):
+        video_demo.main([str(tmp_path / 'no_such_video.mp4'), config,
+                         checkpoint, '--out', str(tmp_path / 'o.mp4')])
+    with pytest.raises(SystemExit):
+        video_demo.parse_args(['in.mp4', config, checkpoint])  # no --out
+    if not torch.cuda.is_available():
+        video = _write_mp4(tmp_path / 'in.mp4', make_frames(2), fps=5)
+        with pytest.raises(RuntimeError, match='CUDA is not available'):
+            video_demo.main([video, config, checkpoint, '--out',
+                             str(tmp_path / 'o.mp4'), '--device', 'cuda:0'])

@@ -1,0 +1,101 @@
+"""Evaluate a YouTube-VIS / OVIS results file offline (official metric).
+
+Example::
+
+    python tools/analysis_tools/eval_vis.py \
+        data/youtube_vis_2019/annotations/valid_sub.json \
+        work_dirs/vis_results/submission.zip --out metrics.json
+
+``RESULTS`` is the official ``results.json`` (a list of ``{video_id,
+category_id, score, segmentations}``) or a submission archive holding it
+(``results.json`` at the root, or the archive's only ``.json``). Prints the
+statistics and the per-category AP; ``--out`` writes them as a JSON object
+(fractions; -1.0 where no GT is in range) with ``per_category``.
+Invalid input ends with a one-line error and exit status 1.
+
+The computation is :func:`mmvis_pretrain.evaluation.functional.evaluate_vis`
+(docs/vis_metric.md).
+"""
+import argparse
+import json
+import sys
+import zipfile
+
+from mmengine.fileio import get_text
+
+from mmvis_pretrain.evaluation.functional import evaluate_vis
+from mmvis_pretrain.evaluation.functional.vis_report import (
+    per_category_table, stats_table)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description='Official YouTube-VIS / OVIS evaluation of a results '
+        'file or submission zip.')
+    parser.add_argument('gt', help='raw YouTube-VIS / OVIS annotation JSON '
+                        '(with annotations)')
+    parser.add_argument('results', help='results.json or a submission .zip')
+    parser.add_argument('--out', help='write the metrics to this JSON file')
+    parser.add_argument(
+        '--max-dets', type=int, nargs=3, default=[1, 10, 100],
+        metavar='N', help='results per (video, category) for AR (default '
+        '1 10 100)')
+    return parser
+
+
+def _load_json(path: str, what: str):
+    try:
+        return json.loads(get_text(path))
+    except json.JSONDecodeError as err:
+        raise ValueError(f'{what} {path} is not valid JSON ({err})') from err
+
+
+def load_results(path: str) -> list:
+    """The result list of a ``results.json`` or of a submission zip."""
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as zf:
+            names = [n for n in zf.namelist() if n.endswith('.json')]
+            name = 'results.json' if 'results.json' in names else (
+                names[0] if len(names) == 1 else None)
+            if name is None:
+                raise ValueError(
+                    f'{path}: a submission zip needs results.json at its '
+                    f'root, found {zf.namelist()}')
+            try:
+                results = json.loads(zf.read(name))
+            except json.JSONDecodeError as err:
+                raise ValueError(
+                    f'{path}:{name} is not valid JSON ({err})') from err
+    else:
+        results = _load_json(path, 'results file')
+    if not isinstance(results, list):
+        raise ValueError(f'{path}: the results must be a JSON list of '
+                         f'{{video_id, category_id, score, segmentations}}, '
+                         f'got a {type(results).__name__}')
+    return results
+
+
+def main(argv=None) -> int:
+    """Evaluate, print, write ``--out``; the exit status."""
+    args = build_parser().parse_args(argv)
+    try:
+        gt = _load_json(args.gt, 'ground truth')
+        results = load_results(args.results)
+        stats = evaluate_vis(gt, results, max_dets=args.max_dets)
+    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        msg = ' '.join(str(err).split())  # one line
+        print(f'eval_vis.py: error: {msg}', file=sys.stderr)
+        return 1
+    print(f'{len(results)} results on {len(gt["videos"])} videos of '
+          f'{args.gt}')
+    print(stats_table(stats))
+    print(per_category_table(stats['per_category']))
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(stats, f, indent=2)
+        print(f'wrote {args.out}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
