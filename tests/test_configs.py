@@ -111,3 +111,36 @@ def test_datasets_and_pipelines_build(config, registered, synthetic_root,
 def test_base_dataset_configs_build(config, registered, synthetic_root,
                                     tmp_path):
     _build_and_sample(Config.fromfile(config), synthetic_root, tmp_path)
+
+
+def _evaluators(cfg):
+    for key in ('val_evaluator', 'test_evaluator'):
+        ev = cfg.get(key)
+        if ev is None:
+            continue
+        for metric in (ev if isinstance(ev, (list, tuple)) else [ev]):
+            yield key, metric
+
+
+@pytest.mark.parametrize('config', CONFIGS, ids=_rel)
+def test_samplers_exist_and_vis_metrics_build(config, registered):
+    """Every sampler type is registered (and takes the given options); the
+    VIS metrics build (they read their ground truth lazily). COCO metrics
+    read their JSON when built: their files are checked by the tools'
+    tests instead."""
+    import inspect
+
+    from mmvis_pretrain.registry import DATA_SAMPLERS, METRICS
+    cfg = Config.fromfile(config)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        sampler = cfg.get(loader, {}).get('sampler')
+        if not sampler:
+            continue
+        cls = DATA_SAMPLERS.get(sampler['type'])
+        assert cls is not None, (loader, sampler['type'])
+        accepted = inspect.signature(cls.__init__).parameters
+        for option in sampler:
+            assert option == 'type' or option in accepted, (loader, option)
+    for key, metric in _evaluators(cfg):
+        if metric['type'] in ('VISMetric', 'mmvis_pretrain.VISMetric'):
+            METRICS.build(copy.deepcopy(metric))

@@ -5,5 +5,6 @@ model = dict(
         depth=101,
         init_cfg=dict(type='Pretrained',
                       checkpoint='torchvision://resnet101')))
-val_evaluator = dict(outfile_prefix='work_dirs/submissions/stmask_r101-dcn_ovis')
+val_evaluator = dict(
+    outfile_prefix='work_dirs/submissions/stmask_r101-dcn_ovis')
 test_evaluator = val_evaluator

@@ -20,7 +20,8 @@ val_dataloader = dict(
         ann_file='annotations/annotations_valid.json',
         data_prefix=dict(img_path='valid')))
 test_dataloader = val_dataloader
-val_evaluator = dict(outfile_prefix='work_dirs/submissions/stmask_r50-dcn_ovis')
+val_evaluator = dict(
+    outfile_prefix='work_dirs/submissions/stmask_r50-dcn_ovis')
 test_evaluator = val_evaluator
 
 max_epochs = 20

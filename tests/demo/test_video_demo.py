@@ -315,3 +315,42 @@ def test_demo_cli_help_and_errors(tmp_path, scripted):
         with pytest.raises(RuntimeError, match='CUDA is not available'):
             video_demo.main([video, config, checkpoint, '--out',
                              str(tmp_path / 'o.mp4'), '--device', 'cuda:0'])
+
+
+def test_demo_online_mask2former_on_synthetic_frames(tmp_path, synthetic_root):
+    """The package's own online VIS model (tiny MSTM config, random weights,
+    thresholds 0 so that tracks exist) on a synthetic validation video given
+    as a frame folder."""
+    import glob
+
+    from mmengine.config import Config
+    config = osp.join(REPO, 'configs', 'online_vis',
+                      'online-mask2former-mstm_tiny_1xb2-300it_'
+                      'synthetic-vis.py')
+    cfg = Config.fromfile(config)
+    cfg.model.tracker.update(det_score_thr=0.0, new_track_thr=0.0)
+    cfg_file = str(tmp_path / 'online_tiny.py')
+    cfg.dump(cfg_file)
+    checkpoint = save_random_checkpoint(
+        cfg, str(tmp_path / 'random.pth'),
+        classes=('person', 'car', 'dog', 'cat', 'bird', 'horse'))
+    videos = sorted(glob.glob(osp.join(synthetic_root, 'ytvis', 'valid',
+                                       'JPEGImages', '*')))
+    frames_dir = videos[0]
+    names = sorted(glob.glob(osp.join(frames_dir, '*')))
+    first = cv2.imread(names[0])
+    out, json_file = tmp_path / 'out.mp4', tmp_path / 'tracks.json'
+    summary = video_demo.main([
+        frames_dir, cfg_file, checkpoint, '--out', str(out), '--json',
+        str(json_file), '--score-thr', '0', '--fps', '5', '--device', 'cpu'
+    ])
+    frames, fps, width, height = _read_mp4(out)
+    assert (len(frames), fps) == (len(names), 5.0)
+    assert (height, width) == first.shape[:2]
+    tracks = json.loads(json_file.read_text())['tracks']
+    assert len(tracks) == summary['tracks'] > 0
+    for track in tracks:
+        assert len(track['segmentations']) == len(names)
+        for rle in track['segmentations']:
+            if rle is not None:
+                assert rle['size'] == list(first.shape[:2])

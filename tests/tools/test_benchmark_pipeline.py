@@ -3,7 +3,9 @@
 A tiny COCO json (three 48x32 images) is written into ``tmp_path`` with two
 configs over mmdet's ``CocoDataset``: an image pipeline (``PackDetInputs``)
 and a pseudo-video one (``ImageToClip(num_frames=3)`` + ``PackTrackInputs``).
-No timing is asserted, only the report's structure and frame counting.
+No timing is asserted, only the report's structure, frame counting, the
+ratios to the first config and that interleaving keeps every config's
+random samples.
 """
 import json
 from pathlib import Path
@@ -122,5 +124,88 @@ def test_frames_of_rejects_unknown(tool):
 def test_bad_arguments(tool, configs):
     with pytest.raises(SystemExit):
         tool.parse_args([configs[0], '--num-samples', '0'])
+    with pytest.raises(SystemExit):
+        tool.parse_args([configs[0], '--rounds', '0'])
     with pytest.raises(KeyError, match='val_dataloader'):
         tool.main([configs[0], '--split', 'val', '--num-samples', '1'])
+
+
+def test_interleaved_rounds_report_ratios(tool, configs, tmp_path):
+    image_cfg, clip_cfg = configs
+    out = tmp_path / 'bench.json'
+    results = tool.main([image_cfg, clip_cfg, '--num-samples', '3',
+                         '--warmup', '1', '--rounds', '2', '--interleave',
+                         '--out', str(out)])
+    for result, frames in zip(results, (1, 3)):
+        _check_result(result, result['config'], frames=frames,
+                      num_samples=3)
+        assert result['rounds'] == 2 and result['interleave'] is True
+        assert len(result['round_ms_per_frame_median']) == 2
+        cpu = result['cpu_ms_per_frame']
+        assert set(cpu) == {'median', 'mean'} and cpu['mean'] >= 0
+        ratio = result['frame_cost_vs_first']
+        assert len(ratio['rounds']) == 2 and len(ratio['cpu_rounds']) == 2
+    first, clip = results
+    # the reference's own ratio is 1; the clip's is the ratio of medians
+    assert first['frame_cost_vs_first']['rounds'] == [1.0, 1.0]
+    medians = zip(first['round_ms_per_frame_median'],
+                  clip['round_ms_per_frame_median'])
+    assert clip['frame_cost_vs_first']['rounds'] == pytest.approx(
+        [c / i for i, c in medians])
+    report = json.loads(out.read_text())
+    assert report['rounds'] == 2 and report['interleave'] is True
+    assert report['opencv_threads'] == 0 and report['torch_threads'] == 1
+
+
+class RecordingDataset:
+    """Draws from numpy's, python's and torch's global generators for
+    every sample and records the draws."""
+
+    def __init__(self):
+        self.draws = []
+
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, idx):
+        import random
+
+        import torch
+        from mmdet.structures import DetDataSample
+        self.draws.append((idx, float(np.random.rand()), random.random(),
+                           float(torch.rand(1))))
+        return dict(inputs=None, data_samples=DetDataSample())
+
+
+def test_interleaving_keeps_each_config_s_random_samples(tool):
+    """In turn or one after the other, every data set draws the same
+    random numbers (its own random state is saved and restored)."""
+    alone = []
+    for _ in range(2):
+        dataset = RecordingDataset()
+        tool.set_random_seed(5)
+        tool.time_samples(dataset, [0, 1, 2, 3, 0])
+        alone.append(dataset.draws)
+    assert alone[0] == alone[1]
+    together = [RecordingDataset(), RecordingDataset()]
+    timed = tool.time_interleaved(together, [[0, 1, 2, 3, 0]] * 2, seed=5)
+    assert together[0].draws == together[1].draws == alone[0]
+    assert [t['frames'] for t in timed] == [[1] * 5, [1] * 5]
+    assert all(len(t['cpu_seconds']) == 5 for t in timed)
+
+
+def test_threads_are_set_and_restored(tool, configs, monkeypatch):
+    import cv2
+    import torch
+    seen = []
+    real = tool.benchmark
+    monkeypatch.setattr(
+        tool, 'benchmark', lambda args: seen.append(
+            (cv2.getNumThreads(), torch.get_num_threads())) or real(args))
+    before = (cv2.getNumThreads(), torch.get_num_threads())
+    tool.main([configs[0], '--num-samples', '1', '--warmup', '0'])
+    assert seen[-1] == (1, 1)  # cv2.setNumThreads(0) reads back as 1
+    assert (cv2.getNumThreads(), torch.get_num_threads()) == before
+    tool.main([configs[0], '--num-samples', '1', '--warmup', '0',
+               '--opencv-threads', '-1', '--torch-threads', '-1'])
+    assert seen[-1] == before

@@ -110,12 +110,15 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def set_threads(opencv_threads: int, torch_threads: int) -> None:
-    """Set OpenCV's and torch's thread counts; -1 leaves one as it is."""
+def set_threads(opencv_threads: int, torch_threads: int) -> tuple:
+    """Set OpenCV's and torch's thread counts (-1 leaves one as it is);
+    returns the previous ``(opencv_threads, torch_threads)``."""
+    previous = (cv2.getNumThreads(), torch.get_num_threads())
     if opencv_threads != -1:
         cv2.setNumThreads(opencv_threads)
     if torch_threads != -1:
         torch.set_num_threads(torch_threads)
+    return previous
 
 
 def frames_of(sample: Any) -> int:
@@ -337,8 +340,11 @@ def format_table(results: Sequence[Dict[str, Any]]) -> str:
 def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:
     """Run the tool; returns one result dict per config."""
     args = parse_args(argv)
-    set_threads(args.opencv_threads, args.torch_threads)
-    results = benchmark(args)
+    previous = set_threads(args.opencv_threads, args.torch_threads)
+    try:
+        results = benchmark(args)
+    finally:
+        set_threads(*previous)
     print(format_table(results))
     if args.out:
         out = Path(args.out)

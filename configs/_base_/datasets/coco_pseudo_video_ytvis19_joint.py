@@ -20,7 +20,7 @@ pseudo_video_pipeline = [
     dict(type='VideoAutoAugment', k_max=3, rotate_range=15),
     dict(type='VideoCopyPaste', prob=0.5, source='same'),
     dict(type='ClipPanCrop', crop_size=(384, 600), prob=0.5),
-    dict(type='PackTrackInputs')
+    dict(type='PackClipInputs')
 ]
 video_pipeline = [
     dict(

@@ -11,6 +11,6 @@ train_pipeline = [
     dict(type='ImageToClip', num_frames=3),
     dict(type='VideoAutoAugment', k_max=3, rotate_range=15),
     dict(type='VideoCopyPaste', prob=0.5, min_area=12 * 12, source='same'),
-    dict(type='PackTrackInputs')
+    dict(type='PackClipInputs')
 ]
 train_dataloader = dict(batch_sampler=None, dataset=dict(pipeline=train_pipeline))

@@ -23,7 +23,7 @@ pseudo_video_pipeline = [
         type='TransformBroadcaster',
         share_random_params=True,
         transforms=[dict(type='Resize', scale=img_scale, keep_ratio=True)]),
-    dict(type='PackTrackInputs')
+    dict(type='PackClipInputs')
 ]
 video_pipeline = [
     dict(

@@ -32,6 +32,7 @@ from mmdet.structures.bbox import BaseBoxes
 from mmdet.structures.mask import BitmapMasks, PolygonMasks
 
 from mmvis_pretrain.registry import TRANSFORMS
+from .contiguous import contiguous_image
 
 #: Per-instance keys of a frame: their first axis indexes the instances.
 INSTANCE_KEYS = ('gt_bboxes', 'gt_bboxes_labels', 'gt_masks',
@@ -211,7 +212,10 @@ class ImageToClip(BaseTransform):
       transform of this package);
     * ``frame_id``: ``0..T-1``; ``video_id``: the image's ``img_id``;
       ``video_length`` / ``ori_video_length``: ``T``;
-    * ``key_frame_flags``: the first frame is the key frame.
+    * ``key_frame_flags``: the first frame is the key frame;
+    * ``img`` is made C-contiguous if it is not (mmcv's ``RandomFlip``
+      leaves a mirrored view; :func:`.contiguous.contiguous_image` copies
+      it once here instead of every per-frame op copying it slowly).
 
     Required keys: ``img`` and, for training, the keys of
     ``LoadAnnotations(with_bbox=True, with_mask=True)`` (an image without
@@ -234,6 +238,9 @@ class ImageToClip(BaseTransform):
             raise KeyError('ImageToClip needs a decoded image: put '
                            'LoadImageFromFile (and LoadAnnotations) before it')
         results = dict(results)
+        # once per clip instead of in every per-frame op: mmcv's RandomFlip
+        # leaves a mirrored view, which numpy / OpenCV copy slowly
+        results['img'] = contiguous_image(results['img'])
         # The raw annotations were parsed into gt_* by LoadAnnotations and
         # would describe the frames wrongly once they move; dropping them
         # also spares PackTrackInputs a deep copy per frame (meta 'instances').

@@ -31,6 +31,7 @@ from mmdet.structures.mask import BitmapMasks, PolygonMasks
 from mmvis_pretrain.registry import TRANSFORMS
 from .clip_format import (as_box_array, merge_clip, select_instances,
                           split_clip, wrap_bitmap_masks)
+from .contiguous import contiguous_image
 
 
 def sample_clip_angles(num_frames: int, max_angle: float,
@@ -192,9 +193,11 @@ def rotate_mask_array(
     ``mmcv.imrotate(mask, angle, interpolation='nearest')`` gives) exactly,
     but only the destination window an instance can reach is computed: the
     rotated corners of its source box, plus a margin, clipped to the frame.
-    Every window samples through one exact sampling map of the frame (see
-    :func:`_sampling_map`), so no full-frame pass per instance is made, and
-    the new tight boxes are read from the windows.
+    Binary masks (0 / 1, the masks of the pipelines) are rotated 8 per byte
+    of one warped image (:func:`_rotate_bit_planes`); other masks sample
+    every window through one exact sampling map of the frame (see
+    :func:`_sampling_map`). Either way no full-frame pass per instance is
+    made, and the new tight boxes are read from the windows.
 
     Args:
         masks (np.ndarray): ``(n, H, W)`` masks (uint8 or bool usually).
@@ -219,8 +222,8 @@ def rotate_mask_array(
     if n == 0 or h == 0 or w == 0:
         return rotated, new_boxes, visible
     matrix = rotation_matrix((h, w), angle)
-    windows = _destination_windows(_source_boxes(masks, boxes), matrix,
-                                   (h, w))
+    source_boxes = _source_boxes(masks, boxes)
+    windows = _destination_windows(source_boxes, matrix, (h, w))
     reached = np.flatnonzero((windows[:, 2] > windows[:, 0])
                              & (windows[:, 3] > windows[:, 1]))
     if not len(reached):
@@ -228,7 +231,9 @@ def rotate_mask_array(
     # OpenCV has no bool images: bool masks are read and written as uint8
     src, dst = (masks.view(np.uint8), rotated.view(np.uint8)) \
         if masks.dtype == np.bool_ else (masks, rotated)
-    if max(h, w) > _MAX_MAP_SIDE:  # beyond int16 coordinates: whole frames
+    if _binary_in_boxes(src, source_boxes, reached):
+        _rotate_bit_planes(src, dst, source_boxes, windows, reached, matrix)
+    elif max(h, w) > _MAX_MAP_SIDE:  # beyond int16 coordinates: whole frames
         for i in reached:
             dst[i] = cv2.warpAffine(
                 src[i], matrix, (w, h), flags=cv2.INTER_NEAREST,
@@ -253,6 +258,74 @@ def rotate_mask_array(
             visible[i] = True
             new_boxes[i] = (x1 + bx, y1 + by, x1 + bx + bw, y1 + by + bh)
     return rotated, new_boxes, visible
+
+
+#: Instances rotated by one warp of bit planes: 8 per uint8 channel, up to
+#: 4 channels (OpenCV's limit for a warp).
+_PLANE_INSTANCES = 32
+#: Channels of the bit-plane image for 1-4 needed ones: OpenCV samples
+#: 2-channel images along another code path whose positions differ from
+#: those of 1-channel masks in some pixels, so 2 becomes 3 (1, 3 and 4
+#: channels sample exactly as 1; the tests check it).
+_PLANE_CHANNELS = {1: 1, 2: 3, 3: 3, 4: 4}
+
+
+def _binary_in_boxes(masks: np.ndarray, boxes: np.ndarray,
+                     indices: np.ndarray) -> bool:
+    """Whether every ``masks[i]``, ``i`` in ``indices``, holds only 0 and 1
+    inside ``boxes[i]`` (``(n, H, W)`` masks, ``(n, 4)`` int pixel ranges
+    outside which the masks are 0)."""
+    if masks.dtype != np.uint8:
+        return False
+    for i in indices:
+        x1, y1, x2, y2 = boxes[i]
+        if masks[i, y1:y2, x1:x2].max(initial=0) > 1:
+            return False
+    return True
+
+
+def _rotate_bit_planes(src: np.ndarray, dst: np.ndarray,
+                       source_boxes: np.ndarray, windows: np.ndarray,
+                       reached: np.ndarray, matrix: np.ndarray) -> None:
+    """Nearest-neighbour warp of binary uint8 masks, 8 per image byte.
+
+    Nearest-neighbour sampling copies every destination pixel from one
+    source pixel, the same for every channel and every bit, so warping an
+    image whose bit ``b`` of channel ``c`` holds mask ``8 c + b`` and
+    reading that bit back gives each mask's own warp exactly (for 1, 3 and
+    4 channels, see :data:`_PLANE_CHANNELS`). Up to 32
+    masks share one warp (1-4 uint8 channels) instead of a sampling map and
+    a remap per mask; only the masks' boxes are packed and only their
+    destination windows read back.
+
+    Args:
+        src (np.ndarray): ``(n, H, W)`` uint8 masks of 0 / 1, 0 outside
+            ``source_boxes``.
+        dst (np.ndarray): ``(n, H, W)`` uint8 zeros; the rotated masks are
+            written into the ``windows`` of the ``reached`` instances.
+        source_boxes (np.ndarray): ``(n, 4)`` int pixel ranges x1y1x2y2.
+        windows (np.ndarray): ``(n, 4)`` int destination windows.
+        reached (np.ndarray): Indices of the instances to rotate.
+        matrix (np.ndarray): ``(2, 3)`` affine matrix.
+    """
+    _, h, w = src.shape
+    for start in range(0, len(reached), _PLANE_INSTANCES):
+        group = reached[start:start + _PLANE_INSTANCES]
+        channels = _PLANE_CHANNELS[(len(group) + 7) // 8]
+        packed = np.zeros((h, w, channels), np.uint8)
+        for k, i in enumerate(group):
+            x1, y1, x2, y2 = source_boxes[i]
+            plane = packed[y1:y2, x1:x2, k // 8]
+            plane |= src[i, y1:y2, x1:x2] << (k % 8)
+        warped = cv2.warpAffine(
+            packed, matrix, (w, h), flags=cv2.INTER_NEAREST,
+            borderMode=cv2.BORDER_CONSTANT, borderValue=0)
+        warped = warped.reshape(h, w, channels)
+        for k, i in enumerate(group):
+            x1, y1, x2, y2 = windows[i]
+            out = dst[i, y1:y2, x1:x2]
+            np.right_shift(warped[y1:y2, x1:x2, k // 8], k % 8, out=out)
+            np.bitwise_and(out, 1, out=out)
 
 
 def rotate_masks(masks: BitmapMasks, angle: float,
@@ -408,7 +481,7 @@ class ClipRotate(BaseTransform):
         img = frame['img']
         img_shape = img.shape[:2]
         frame['img'] = mmcv.imrotate(
-            img, angle, border_value=self.img_border_value,
+            contiguous_image(img), angle, border_value=self.img_border_value,
             interpolation=self.interpolation).astype(img.dtype, copy=False)
         if 'gt_seg_map' in frame:
             frame['gt_seg_map'] = mmcv.imrotate(

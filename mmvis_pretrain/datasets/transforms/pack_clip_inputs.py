@@ -23,9 +23,10 @@ and fills the ``TrackDataSample`` without formatting:
   they have one, else ``np.stack``);
 * masks: copied at most once per frame (:func:`select_masks`), and not at
   all when a frame keeps all its instances (no ignored / crowd one) and
-  its C-contiguous mask array shares no memory with the masks packed for
-  an earlier frame of the clip: then the pipeline's array is packed as it
-  is, as mmdet's ``PackDetInputs`` does (:func:`pack_frame_masks`).
+  its mask array shares no memory with the masks packed for an earlier
+  frame of the clip: then the pipeline's array is packed as it is, as
+  mmdet's ``PackDetInputs`` does (:func:`pack_frame_masks`); either way
+  with the strides mmdet's copies give.
 
 So the frames of a packed clip never share memory with each other (as with
 ``PackTrackInputs``); the packed arrays may share it with the results dict,
@@ -46,43 +47,64 @@ from mmdet.structures.mask import BitmapMasks
 from mmengine.structures import InstanceData
 
 from mmvis_pretrain.registry import TRANSFORMS
-from .clip_format import stack_frames, wrap_bitmap_masks
+from .clip_format import stack_frames
+
+
+def stack_keeps_layout(array: np.ndarray) -> bool:
+    """Whether ``np.stack`` of the masks of ``array`` ``(k, H, W)`` gives
+    ``array``'s own strides: C-contiguous arrays and arrays of consecutive
+    column-major masks (the layout of masks decoded by ``pycocotools``,
+    which ``BitmapMasks`` keeps)."""
+    _, height, width = array.shape
+    size = array.itemsize
+    return array.flags.c_contiguous or array.strides == (
+        height * width * size, size, height * size)
+
+
+def _bitmap(array: np.ndarray, height: int, width: int) -> BitmapMasks:
+    """``BitmapMasks`` around ``array`` (no copy, no check)."""
+    out = BitmapMasks.__new__(BitmapMasks)
+    out.height, out.width, out.masks = height, width, array
+    return out
 
 
 def select_masks(masks, index: np.ndarray):
-    """``masks[index]`` as mmdet's ``BitmapMasks.__getitem__`` gives it,
-    with one copy instead of two.
+    """``masks[index]`` exactly as mmdet's ``BitmapMasks.__getitem__``
+    gives it, with one copy instead of two.
 
-    mmdet builds the result with the ``BitmapMasks`` constructor, which
-    stacks the already copied selection again; an empty selection becomes
-    a uint8 ``(0, H, W)`` array whatever the input dtype. Both are
-    reproduced here. Other mask types (``PolygonMasks``) are indexed as
-    usual.
+    mmdet copies the selection (fancy indexing, which keeps the memory
+    layout of each mask) and then the ``BitmapMasks`` constructor copies it
+    again with ``np.stack`` (same values and, for the layouts of
+    :func:`stack_keeps_layout`, the same strides); an empty selection
+    becomes a uint8 ``(0, H, W)`` array whatever the input dtype. Here the
+    first copy is the result; selections of other layouts, and other mask
+    types (``PolygonMasks``), are indexed by mmdet itself.
 
     Args:
         masks (BitmapMasks | PolygonMasks): Masks of one frame, ``(n, H, W)``.
         index (np.ndarray): int ``(k,)`` indices.
 
     Returns:
-        BitmapMasks: ``(k, H, W)``, a new array of ``masks.masks``'s dtype
-        (uint8 when ``k == 0``), C-contiguous.
+        BitmapMasks | PolygonMasks: ``(k, H, W)``, equal to mmdet's
+        ``masks[index]`` (values, dtype, strides, height and width).
     """
-    if type(masks) is not BitmapMasks:
+    if type(masks) is not BitmapMasks or len(index) == 0:
         return masks[index]
-    if len(index) == 0:
-        return BitmapMasks([], masks.height, masks.width)
     selected = masks.masks[index].reshape(-1, masks.height, masks.width)
-    return wrap_bitmap_masks(np.ascontiguousarray(selected))
+    if not stack_keeps_layout(selected):
+        return masks[index]
+    return _bitmap(selected, masks.height, masks.width)
 
 
 def pack_frame_masks(masks, index: np.ndarray, packed: list):
     """A frame's ``masks[index]`` for packing, without a copy if it can.
 
-    ``masks`` itself (a new ``BitmapMasks`` around the same array) when
-    ``index`` selects every instance in order, the array is C-contiguous
-    and it shares no memory with the arrays in ``packed`` (the masks packed
-    for the earlier frames of the clip); :func:`select_masks` otherwise.
-    The packed array is appended to ``packed``.
+    The frame's own array (in a new ``BitmapMasks``) when ``index`` selects
+    every instance in order, the array has a layout that mmdet's copies
+    keep (:func:`stack_keeps_layout`) and it shares no memory with the
+    arrays in ``packed`` (the masks packed for the earlier frames of the
+    clip); :func:`select_masks` otherwise. The packed array is appended to
+    ``packed``.
 
     Args:
         masks (BitmapMasks | PolygonMasks): Masks of one frame, ``(n, H, W)``.
@@ -92,17 +114,15 @@ def pack_frame_masks(masks, index: np.ndarray, packed: list):
 
     Returns:
         BitmapMasks | PolygonMasks: ``(k, H, W)``, equal to mmdet's
-        ``masks[index]``.
+        ``masks[index]`` (values, dtype, strides).
     """
     if type(masks) is not BitmapMasks:
         return masks[index]
     array = masks.masks
-    reusable = (0 < len(index) == len(array) and array.flags.c_contiguous
-                and not any(np.may_share_memory(array, other)
-                            for other in packed))
-    if reusable:
-        out = BitmapMasks.__new__(BitmapMasks)
-        out.height, out.width, out.masks = masks.height, masks.width, array
+    if (0 < len(index) == len(array) and stack_keeps_layout(array)
+            and not any(np.may_share_memory(array, other)
+                        for other in packed)):
+        out = _bitmap(array, masks.height, masks.width)
     else:
         out = select_masks(masks, index)
     packed.append(out.masks)
@@ -204,4 +224,5 @@ class PackClipInputs(PackTrackInputs):
         return f'{self.__class__.__name__}(meta_keys={self.meta_keys})'
 
 
-__all__ = ['PackClipInputs', 'select_masks', 'pack_frame_masks']
+__all__ = ['PackClipInputs', 'select_masks', 'pack_frame_masks',
+           'stack_keeps_layout']

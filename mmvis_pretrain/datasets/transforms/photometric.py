@@ -39,6 +39,7 @@ from mmdet.datasets.transforms import (AutoContrast, Brightness, Color,
                                        Posterize, Sharpness, Solarize)
 
 from mmvis_pretrain.registry import TRANSFORMS
+from .contiguous import contiguous_image
 
 
 class ExactColorTransform(ColorTransform):
@@ -111,7 +112,8 @@ class GaussianBlur(ExactColorTransform):
     def _transform_img(self, results: dict, mag: float) -> None:
         """Blur ``results['img']`` ``(H, W, C)`` with sigma ``mag``."""
         img = results['img']
-        blurred = cv2.GaussianBlur(img, (0, 0), sigmaX=mag, sigmaY=mag)
+        blurred = cv2.GaussianBlur(contiguous_image(img), (0, 0), sigmaX=mag,
+                                   sigmaY=mag)
         results['img'] = blurred.astype(img.dtype)
 
 
@@ -161,7 +163,7 @@ def shift_hue(img: np.ndarray, fraction: float) -> np.ndarray:
     steps = int(round(fraction * 256)) % 256
     if steps == 0:
         return img.copy()
-    hsv = cv2.cvtColor(img, cv2.COLOR_BGR2HSV_FULL)
+    hsv = cv2.cvtColor(contiguous_image(img), cv2.COLOR_BGR2HSV_FULL)
     # uint8 addition wraps around: (hue + steps) % 256, in place (an int32
     # copy and np.remainder cost 4x the two colour conversions together)
     hue = hsv[..., 0]
@@ -206,7 +208,7 @@ def channel_histograms(img: np.ndarray) -> np.ndarray:
     Returns:
         np.ndarray: int64 counts ``(C, 256)``.
     """
-    img = np.ascontiguousarray(img)
+    img = contiguous_image(img)
     num_channels = img.shape[2]
     if img.shape[0] * img.shape[1] <= _CALCHIST_MAX_PIXELS:
         # integer counts, returned as float32: exact below 2 ** 24
@@ -225,7 +227,7 @@ def _apply_channel_luts(img: np.ndarray, luts) -> np.ndarray:
     """``out[..., c] = luts[c][img[..., c]]`` for uint8 ``img`` (H, W, 3) and
     three uint8 tables of 256 entries."""
     table = np.ascontiguousarray(np.stack(luts, axis=-1)[None], np.uint8)
-    return cv2.LUT(np.ascontiguousarray(img), table)
+    return cv2.LUT(contiguous_image(img), table)
 
 
 def equalize_lut(histo: np.ndarray) -> np.ndarray:
@@ -355,7 +357,7 @@ class LutContrast(Contrast):
                 or mmcv_photometric.imread_backend != 'cv2'):
             super()._transform_img(results, mag)
             return
-        img = np.ascontiguousarray(img)
+        img = contiguous_image(img)
         gray_img = mmcv.bgr2gray(img)
         # np.sum(hist) in mmcv is the number of pixels
         mean = round(np.sum(gray_img) / gray_img.size)
@@ -381,7 +383,7 @@ class LutSolarize(Solarize):
             super()._transform_img(results, mag)
             return
         results['img'] = cv2.LUT(
-            np.ascontiguousarray(img), solarize_lut(mag))
+            contiguous_image(img), solarize_lut(mag))
 
 
 def brightness_lut(factor: float) -> np.ndarray:
@@ -425,7 +427,7 @@ def fast_adjust_sharpness(img: np.ndarray, factor: float) -> np.ndarray:
     Returns:
         np.ndarray: uint8 ``(H, W, C)``.
     """
-    img = np.ascontiguousarray(img)
+    img = contiguous_image(img)
     degenerated = cv2.filter2D(img, -1, _SHARPNESS_KERNEL)
     blended = cv2.addWeighted(img, factor, degenerated, 1 - factor, 0,
                               dtype=cv2.CV_32F)
@@ -453,7 +455,7 @@ class LutBrightness(Brightness):
                 or mmcv_photometric.imread_backend != 'cv2'):
             super()._transform_img(results, mag)
             return
-        results['img'] = cv2.LUT(np.ascontiguousarray(img),
+        results['img'] = cv2.LUT(contiguous_image(img),
                                  brightness_lut(mag))
 
 
@@ -473,7 +475,7 @@ class LutPosterize(Posterize):
         if not _lut_applicable(img):
             super()._transform_img(results, mag)
             return
-        results['img'] = cv2.LUT(np.ascontiguousarray(img),
+        results['img'] = cv2.LUT(contiguous_image(img),
                                  posterize_lut(math.ceil(mag)))
 
 
@@ -497,7 +499,7 @@ class FastColor(Color):
                 or mmcv_photometric.imread_backend != 'cv2'):
             super()._transform_img(results, mag)
             return
-        img = np.ascontiguousarray(img)
+        img = contiguous_image(img)
         grey = cv2.cvtColor(mmcv.bgr2gray(img), cv2.COLOR_GRAY2BGR)
         results['img'] = cv2.addWeighted(img, mag, grey, 1 - mag, 0)
 

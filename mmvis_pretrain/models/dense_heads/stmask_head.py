@@ -50,7 +50,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from mmvis_pretrain.registry import MODELS, TASK_UTILS
-from ..layers.fca_anchor_generator import _as_kernel_sizes
+from ..layers.fca_anchor_generator import FCA_KERNELS, _as_kernel_sizes
 from ..layers.feature_calibration import FCB_MODES, FeatureCalibration
 
 BRANCHES = ('cls', 'coeff', 'track')
@@ -94,7 +94,7 @@ class STMaskHead(YOLACTHead):
                  anchor_generator: ConfigType = dict(
                      type='mmvis_pretrain.FCAAnchorGenerator',
                      strides=[8, 16, 32, 64, 128],
-                     kernel_sizes=((3, 3), (3, 5), (5, 3))),
+                     kernel_sizes=FCA_KERNELS),
                  kernel_sizes: Optional[Sequence[Tuple[int, int]]] = None,
                  fcb: Optional[Dict[str, Optional[str]]] = None,
                  with_track: bool = True,

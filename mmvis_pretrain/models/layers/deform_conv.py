@@ -87,10 +87,10 @@ def deform_conv2d_pytorch(x: Tensor,
               dw).repeat(kh)
     rows = torch.arange(ho, dtype=x.dtype, device=x.device) * sh - ph
     cols = torch.arange(wo, dtype=x.dtype, device=x.device) * sw - pw
-    py = rows.view(1, 1, 1, ho, 1) + taps_y.view(1, 1, k, 1, 1) + off[:, :, :,
-                                                                       0]
-    px = cols.view(1, 1, 1, 1, wo) + taps_x.view(1, 1, k, 1, 1) + off[:, :, :,
-                                                                       1]
+    # sampling positions (N, G, K, Ho, Wo) in input pixels
+    off_y, off_x = off[:, :, :, 0], off[:, :, :, 1]
+    py = rows.view(1, 1, 1, ho, 1) + taps_y.view(1, 1, k, 1, 1) + off_y
+    px = cols.view(1, 1, 1, 1, wo) + taps_x.view(1, 1, k, 1, 1) + off_x
     # pixel -> grid_sample coordinates (align_corners=False: valid for any
     # size, including 1)
     grid = torch.stack([(2 * px + 1) / w - 1, (2 * py + 1) / h - 1], dim=-1)

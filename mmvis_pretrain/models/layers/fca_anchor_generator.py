@@ -30,6 +30,8 @@ from torch import Tensor
 from mmvis_pretrain.registry import TASK_UTILS
 
 KernelSize = Tuple[int, int]
+# the paper's kernels (height, width): 3x3, 3x5, 5x3
+FCA_KERNELS = ((3, 3), (3, 5), (5, 3))
 
 
 def _as_kernel_sizes(kernel_sizes: Sequence) -> List[KernelSize]:
@@ -70,8 +72,7 @@ class FCAAnchorGenerator(AnchorGenerator):
 
     def __init__(self,
                  strides: Sequence[Union[int, Tuple[int, int]]],
-                 kernel_sizes: Sequence[KernelSize] = ((3, 3), (3, 5), (5,
-                                                                       3)),
+                 kernel_sizes: Sequence[KernelSize] = FCA_KERNELS,
                  scales: Sequence[float] = (1.0, ),
                  base_sizes: Optional[Sequence[float]] = None,
                  center_offset: float = 0.5,

@@ -25,8 +25,9 @@ mmdet's ``DeltaXYWHBBoxCoder``:
 Either way the calibrated features are ``relu(DeformConv2d(x, offsets))``
 (``in -> in`` channels, kernel ``kh x kw``; mmcv's operator, run in plain
 PyTorch off CUDA by :class:`~.deform_conv.DeformConv2d`), and the branch's
-prediction is a plain ``kh x kw`` convolution of them. :class:`FeatureCalibration` with
-``mode=None`` is the uncalibrated branch: just the prediction convolution.
+prediction is a plain ``kh x kw`` convolution of them.
+:class:`FeatureCalibration` with ``mode=None`` is the uncalibrated branch:
+just the prediction convolution.
 
 Offsets follow mmcv's ``DeformConv2d`` layout: channel ``2 * t`` is the
 vertical and ``2 * t + 1`` the horizontal offset of tap ``t = i * kw + j``

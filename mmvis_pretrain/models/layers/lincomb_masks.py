@@ -1,4 +1,4 @@
-"""YOLACT's mask assembly: a linear combination of prototypes, cropped by a box.
+"""YOLACT's mask assembly: linear combination of prototypes, cropped by a box.
 
 STMask (eq. 9 and 14) builds the mask of an instance from its mask
 coefficients ``c`` (``P`` values) and the frame's prototypes ``Q``

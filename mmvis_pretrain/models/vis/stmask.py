@@ -32,7 +32,7 @@ tracker (reset at ``frame_id == 0``), and ``pred_track_instances`` with
 ``instances_id``, video-level ``labels`` / ``scores``, ``bboxes`` and bool
 ``masks`` at ``ori_shape``.
 """
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Tuple
 
 import torch
 import torch.nn.functional as F

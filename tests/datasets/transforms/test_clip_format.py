@@ -122,3 +122,51 @@ def test_clip_transforms_never_write_into_shared_arrays(transform):
         assert np.array_equal(shared_img, img)
         assert np.array_equal(shared_masks.masks, masks)
         assert np.array_equal(clip['gt_bboxes'][0], boxes)
+
+
+def test_image_to_clip_makes_a_mirrored_image_contiguous():
+    """mmcv's RandomFlip leaves a mirrored view: ImageToClip copies it once
+    into C-contiguous memory (same pixels), shared by the frames."""
+    sample = image_sample()
+    original = sample['img']
+    sample['img'] = original[:, ::-1]
+    clip = ImageToClip(num_frames=3)(sample)
+    img = clip['img'][0]
+    assert img.flags.c_contiguous
+    assert np.array_equal(img, original[:, ::-1])
+    assert clip['img'][2] is img
+    # a contiguous image is kept as it is
+    sample = image_sample()
+    assert ImageToClip(num_frames=2)(sample)['img'][1] is sample['img']
+
+
+def test_stack_frames_uses_a_clip_buffer_without_copy():
+    from mmvis_pretrain.datasets.transforms.clip_format import (
+        clip_image_buffer, stack_frames)
+    rng = np.random.RandomState(0)
+    images = [rng.randint(0, 256, (5, 6, 3)).astype(np.uint8)
+              for _ in range(3)]
+    buffer = clip_image_buffer(images)
+    assert buffer.shape == (3, 5, 6, 3) and buffer.dtype == np.uint8
+    for t, img in enumerate(images):
+        buffer[t] = img
+    frames = [buffer[t] for t in range(3)]
+    stacked = stack_frames(frames)
+    assert stacked is buffer
+    assert np.array_equal(stacked, np.stack(images))
+    # anything else is stacked (copied): separate arrays, a frame replaced,
+    # frames out of order, a strided buffer, a prefix of a longer buffer
+    other = clip_image_buffer(images)
+    other[...] = buffer
+    cases = [images, [frames[0], images[1], frames[2]],
+             [frames[1], frames[0], frames[2]],
+             [other[::2][0], other[::2][1]], frames[:2]]
+    for case in cases:
+        out = stack_frames(case)
+        assert out.flags.c_contiguous
+        assert not any(np.shares_memory(out, f) for f in case)
+        assert np.array_equal(out, np.stack(case))
+    # frames of different shapes or dtypes get no common buffer
+    assert clip_image_buffer([images[0], images[1][:4]]) is None
+    assert clip_image_buffer([images[0], images[1].astype(np.float32)]) \
+        is None

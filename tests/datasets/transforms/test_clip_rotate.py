@@ -258,15 +258,19 @@ SHAPES = [(1, 1), (1, 9), (7, 1), (2, 3), (21, 33), (37, 18), (64, 64),
 ANGLES = [0., 45., -45., 90., -90., 89.7, -90.3, 0.01, -0.01, 15., 180.]
 
 
-@pytest.mark.parametrize('num', [0, 1, 8, 130])
+@pytest.mark.parametrize('value', [1, 255], ids=['binary', 'non-binary'])
+@pytest.mark.parametrize('num', [0, 1, 8, 20, 140])
 @pytest.mark.parametrize('shape', SHAPES)
-def test_windowed_rotation_equals_full_frame_reference(num, shape):
+def test_windowed_rotation_equals_full_frame_reference(num, shape, value):
+    """Binary masks take the bit-plane path (20 masks: one 3-channel warp;
+    140: four 4-channel warps and one whose 2 channels become 3), others
+    (value 255) the sampling-map path."""
     from mmvis_pretrain.datasets.transforms.clip_rotate import \
         rotate_mask_array
     rng = np.random.default_rng([num, *shape])
     angles = ANGLES + list(rng.uniform(-45, 45, 6))
     for angle in angles:
-        masks = random_masks(rng, num, *shape)
+        masks = random_masks(rng, num, *shape) * np.uint8(value)
         expected = full_frame_rotation(masks, angle)
         expected_boxes = tight_boxes(expected)
         expected_visible = expected.any(axis=(1, 2))
@@ -287,11 +291,12 @@ def test_windowed_rotation_equals_full_frame_reference(num, shape):
         assert np.array_equal(wrapped.masks, expected)
 
 
-def test_windowed_rotation_on_a_coco_sized_frame():
+@pytest.mark.parametrize('value', [1, 255], ids=['binary', 'non-binary'])
+def test_windowed_rotation_on_a_coco_sized_frame(value):
     from mmvis_pretrain.datasets.transforms.clip_rotate import \
         rotate_mask_array
     rng = np.random.default_rng(11)
-    masks = random_masks(rng, 8, 801, 1067)
+    masks = random_masks(rng, 8, 801, 1067) * np.uint8(value)
     for angle in (-45., -13.3, 7.77, 44.9):
         expected = full_frame_rotation(masks, angle)
         rotated, boxes, visible = rotate_mask_array(masks, angle)
@@ -312,12 +317,13 @@ def test_windowed_rotation_keeps_bool_masks():
 
 
 def test_huge_frames_fall_back_to_whole_frame_warps(monkeypatch):
-    """Beyond int16 map coordinates every reached mask is warped whole."""
+    """Beyond int16 map coordinates every reached non-binary mask is warped
+    whole (binary masks take the bit planes, which need no map)."""
     from mmvis_pretrain.datasets.transforms import clip_rotate
     monkeypatch.setattr(clip_rotate, '_MAX_MAP_SIDE', 16)
     rng = np.random.default_rng(6)
     for angle in (0., 21., -44.):
-        masks = random_masks(rng, 8, 27, 35)
+        masks = random_masks(rng, 8, 27, 35) * np.uint8(3)
         expected = full_frame_rotation(masks, angle)
         rotated, boxes, _ = clip_rotate.rotate_mask_array(masks, angle)
         assert np.array_equal(rotated, expected)
@@ -371,3 +377,27 @@ def test_polygon_masks_are_refused():
                  gt_bboxes=np.array([[1, 1, 5, 5]], np.float32))
     with pytest.raises(TypeError, match='BitmapMasks'):
         ClipRotate().rotate_frame(frame, 5.)
+
+
+def test_bit_planes_only_for_binary_masks(monkeypatch):
+    """The bit-plane warp runs for 0 / 1 masks (and bool), not when a mask
+    holds another value (even a single pixel of it)."""
+    from mmvis_pretrain.datasets.transforms import clip_rotate
+    calls = []
+    real = clip_rotate._rotate_bit_planes
+    monkeypatch.setattr(clip_rotate, '_rotate_bit_planes',
+                        lambda *args: calls.append(1) or real(*args))
+    masks = random_masks(np.random.default_rng(8), 5, 33, 47)
+    masks[:, 10:20, 10:20] = 1
+    for candidate, bit_planes in ((masks, True), (masks.astype(bool), True),
+                                  (masks * np.uint8(2), False)):
+        calls.clear()
+        expected = full_frame_rotation(candidate.view(np.uint8), 9.5)
+        rotated = clip_rotate.rotate_mask_array(candidate, 9.5)[0]
+        assert np.array_equal(rotated.view(np.uint8), expected)
+        assert bool(calls) == bit_planes
+    masks[2, 15, 15] = 7
+    calls.clear()
+    rotated = clip_rotate.rotate_mask_array(masks, -3.0)[0]
+    assert not calls
+    assert np.array_equal(rotated, full_frame_rotation(masks, -3.0))

@@ -403,3 +403,93 @@ def test_per_frame_mode_pastes_a_separate_copy_into_each_frame():
         new_ids.append(extra[0])
     assert new_ids == [3, 4, 5]  # a separate instance per frame
     assert 'per_frame=True' in repr(VideoCopyPaste(per_frame=True))
+
+
+# --- the windowed implementation and the clip image buffer -----------------
+
+def test_paste_source_centre_and_box_equal_a_full_scan():
+    """PasteSource reads the mask on its bounding box: the centroid (mean
+    pixel coordinates, float64) and the 1-pixel-margin box must equal the
+    full-image computation exactly."""
+    from mmvis_pretrain.datasets.transforms.video_copy_paste import \
+        PasteSource
+    rng = np.random.RandomState(3)
+    masks = [rect(0, 1, 0, 1), rect(H - 1, H, W - 1, W), rect(0, H, 0, W)]
+    for _ in range(20):
+        mask = np.zeros((H, W), bool)
+        y0, x0 = rng.randint(0, H - 2), rng.randint(0, W - 2)
+        mask[y0:, x0:] = rng.rand(H - y0, W - x0) < rng.uniform(.05, .9)
+        mask[y0, x0] = True
+        masks.append(mask)
+    for mask in masks:
+        source = PasteSource(img=np.zeros((H, W, 3), np.uint8),
+                             mask=mask.astype(bool), label=1)
+        ys, xs = np.nonzero(mask)
+        assert source.centre.dtype == np.float64
+        assert source.centre[0] == xs.mean() and source.centre[1] == ys.mean()
+        assert source.box == (max(xs.min() - 1, 0), max(ys.min() - 1, 0),
+                              min(xs.max() + 2, W), min(ys.max() + 2, H))
+    with pytest.raises(ValueError, match='non-empty'):
+        PasteSource(img=np.zeros((H, W, 3), np.uint8),
+                    mask=np.zeros((H, W), bool), label=0)
+
+
+@pytest.mark.parametrize('interpolation', ['nearest', 'bilinear'])
+def test_window_functions_equal_the_full_frame_ones(interpolation):
+    """warp_cutout / paste_into_frame (full-frame arrays) and their window
+    versions give the same frames; ``out`` receives the new image."""
+    from mmvis_pretrain.datasets.transforms.clip_format import split_clip
+    from mmvis_pretrain.datasets.transforms.video_copy_paste import (
+        PasteSource, paste_into_frame, paste_window_into_frame,
+        warp_cutout, warp_cutout_window)
+    clip = make_clip(three_instances(), num_frames=1)
+    source = PasteSource(img=clip['img'][0],
+                         mask=three_instances()[1].astype(bool), label=1)
+    rng = np.random.RandomState(0)
+    for case in range(12):
+        dst_centre = source.centre + rng.uniform(-25, 25, 2)
+        if case == 0:  # the copy misses the frame entirely
+            dst_centre = source.centre + (200, 0)
+        matrix = paste_matrix(source.centre, dst_centre,
+                              rng.uniform(.6, 1.4), rng.uniform(-40, 40),
+                              bool(case % 2))
+        img, mask = warp_cutout(source, matrix, (H, W), interpolation)
+        window = warp_cutout_window(source, matrix, (H, W), interpolation)
+        expected = paste_into_frame(split_clip(clip)[0], img, mask, 1, 9)
+        if window is None:
+            assert not mask.any()
+            continue
+        img_w, mask_w, (x0, y0) = window
+        hw, ww = mask_w.shape
+        assert np.array_equal(mask[y0:y0 + hw, x0:x0 + ww], mask_w)
+        assert mask.sum() == mask_w.sum()
+        assert np.array_equal(img[y0:y0 + hw, x0:x0 + ww][mask_w],
+                              img_w[mask_w])
+        out = np.full((H, W, 3), 77, np.uint8)
+        actual = paste_window_into_frame(split_clip(clip)[0], img_w, mask_w,
+                                         (x0, y0), 1, 9, out=out)
+        for key in ('gt_bboxes', 'gt_bboxes_labels', 'gt_instances_ids',
+                    'gt_ignore_flags'):
+            np.testing.assert_array_equal(actual[key], expected[key])
+        assert np.array_equal(actual['gt_masks'].masks,
+                              expected['gt_masks'].masks)
+        assert np.array_equal(actual['img'], expected['img'])
+        if mask.any():
+            assert actual['img'] is out
+
+
+@pytest.mark.parametrize('num_frames', [1, 3, 5])
+def test_pasted_frames_share_one_buffer_the_packer_takes(num_frames):
+    """Every frame's new image is a slice of one (T, H, W, C) buffer, also
+    frames the copy misses: stack_frames packs it without a copy."""
+    from mmvis_pretrain.datasets.transforms.clip_format import stack_frames
+    clip = make_clip(three_instances(), num_frames=num_frames)
+    moving = dict(MOVING, max_translation=0.9)  # often leaves the frame
+    for seed in range(6):
+        out = run(VideoCopyPaste(**moving), clip, seed=seed)
+        images = out['img']
+        stacked = stack_frames(images)
+        assert stacked.shape == (num_frames, H, W, 3)
+        assert all(np.shares_memory(stacked, img) for img in images)
+        assert np.array_equal(stacked, np.stack(images))
+        assert not np.shares_memory(stacked, clip['img'][0])

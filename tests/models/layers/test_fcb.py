@@ -152,3 +152,17 @@ def test_deform_conv_module_is_a_drop_in():
         mmcv_deform_conv2d(x, offset, conv.weight, 1, (1, 2)),
         atol=1e-5)
     assert set(conv.state_dict()) == {'weight'}
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_uses_mmcv_and_agrees_with_the_pytorch_path():
+    torch.manual_seed(0)
+    conv = DeformConv2d(4, 3, (5, 3), padding=(2, 1)).cuda()
+    x = torch.randn(2, 4, 6, 7, device='cuda')
+    offset = torch.randn(2, 30, 6, 7, device='cuda') * 2
+    out = conv(x, offset)
+    assert out.is_cuda
+    assert torch.allclose(
+        out,
+        deform_conv2d_pytorch(x, offset, conv.weight, 1, (2, 1)),
+        atol=1e-4)

@@ -13,8 +13,20 @@ from mmengine.dataset import pseudo_collate
 
 from conftest import REPO, tiny_vis_options
 
-CONFIG = osp.join(REPO, 'configs/stmask/stmask_tiny_1xb2-300it_synthetic-vis.py')
+CONFIG = osp.join(REPO,
+                  'configs/stmask/stmask_tiny_1xb2-300it_synthetic-vis.py')
 TRAIN_ITERS = 30
+
+
+@pytest.fixture(scope='module', autouse=True)
+def one_thread():
+    """Small convolutions on a shared 2-core box: one thread avoids the
+    OpenMP oversubscription that slows them down by an order of magnitude
+    (conftest does the same under xdist)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope='module')
@@ -61,6 +73,7 @@ def _loss_sum(losses):
                for k, v in losses.items() if 'loss' in k)
 
 
+@pytest.mark.slow
 def test_trains_with_decreasing_loss_and_predicts_tracks(
         cfg, synthetic_root, tmp_path):
     from mmengine.runner import Runner
@@ -179,3 +192,19 @@ def test_full_model_losses_and_raw_outputs(cfg, synthetic_root):
     with pytest.raises(ValueError, match='frame pairs'):
         model.loss(batch['inputs'].repeat(1, 2, 1, 1, 1),
                    batch['data_samples'])
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+def test_cuda_loss_and_online_prediction(cfg, synthetic_root):
+    model = _build(cfg).cuda()
+    batch = _pairs(cfg, synthetic_root, model)
+    assert batch['inputs'].is_cuda
+    losses = model.loss(batch['inputs'], batch['data_samples'])
+    _loss_sum(losses).backward()
+    model.eval()
+    with torch.no_grad():
+        for batch in _video_frames(cfg, synthetic_root):
+            frame = model.test_step(batch)[0][0]
+            pred = frame.pred_track_instances
+            assert pred.masks.shape[1:] == frame.ori_shape
+            assert pred.masks.is_cuda

@@ -9,6 +9,6 @@ train_pipeline = [
     dict(type='ImageToClip', num_frames=10),
     dict(type='VideoAutoAugment', k_max=3, rotate_range=15),
     dict(type='VideoCopyPaste', prob=0.5),
-    dict(type='PackTrackInputs')
+    dict(type='PackClipInputs')
 ]
 train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
