@@ -62,8 +62,9 @@ def markdown_report(results: Dict) -> str:
     names = dict(
         image='image (Mask2Former on images)',
         video='video (Mask2Former + MSTM on pseudo-videos)',
-        untrained='none (untrained online model)')
-    for arm in ('image', 'video', 'untrained'):
+        untrained='none (untrained online model)',
+        stmask='STMask, one-stage (no pre-training, videos only)')
+    for arm in ('image', 'video', 'untrained', 'stmask'):
         fine = results['finetune'].get(arm)
         if fine is None:
             continue
@@ -102,7 +103,7 @@ def plot_report(results: Dict, curves: Dict[str, Tuple[List, List]],
     ax_loss.set_yscale('log')
     ax_loss.legend(fontsize=8)
     ax_loss.set_title('training loss')
-    arms = [a for a in ('image', 'video', 'untrained')
+    arms = [a for a in ('image', 'video', 'stmask', 'untrained')
             if a in results['finetune']]
     keys = ('AP', 'AP50', 'AP75')
     width = 0.8 / max(len(arms), 1)
@@ -110,8 +111,9 @@ def plot_report(results: Dict, curves: Dict[str, Tuple[List, List]],
         values = [max(results['finetune'][arm].get(k, 0.0), 0.0)
                   for k in keys]
         positions = [j + i * width for j in range(len(keys))]
-        bars = ax_ap.bar(positions, values, width, label=f'{arm} pre-trained'
-                         if arm != 'untrained' else 'untrained')
+        label = {'untrained': 'untrained', 'stmask': 'STMask'}.get(
+            arm, f'{arm} pre-trained')
+        bars = ax_ap.bar(positions, values, width, label=label)
         ax_ap.bar_label(bars, fmt='%.2f', fontsize=7)
     ax_ap.set_xticks([j + width * (len(arms) - 1) / 2
                       for j in range(len(keys))])

@@ -16,9 +16,11 @@ Steps (each prints its progress; outputs under ``--work-dir``):
    tracker) on synthetic videos + pseudo-videos, once from each
    pre-training; the official YouTube-VIS metric on the held-out videos,
    beside the untrained model;
-6. a rendered demo video (``demo/video_demo.py``) of a held-out video with
+6. STMask, the one-stage model (FCA, FCB, temporal fusion tracker), trained
+   on the synthetic videos and scored with the same metric;
+7. a rendered demo video (``demo/video_demo.py``) of a held-out video with
    the video pre-trained, fine-tuned model;
-7. ``report.md`` + ``report.png`` (metric table, loss curves, AP bars).
+8. ``report.md`` + ``report.png`` (metric table, loss curves, AP bars).
 """
 import argparse
 import json
@@ -45,6 +47,7 @@ FINETUNE_CONFIGS = dict(
     image='configs/online_vis/online-mask2former_tiny_1xb2-300it_synthetic-vis.py',
     video=('configs/online_vis/'
            'online-mask2former-mstm_tiny_1xb2-300it_synthetic-vis.py'))
+STMASK_CONFIG = 'configs/stmask/stmask_tiny_1xb2-300it_synthetic-vis.py'
 COCO_PREFIX = 'coco/segm_'
 VIS_PREFIX = 'vis/'
 
@@ -98,7 +101,7 @@ def main(argv=None):
     args = parse_args(argv)
     work_dir = osp.abspath(args.work_dir)
     os.makedirs(work_dir, exist_ok=True)
-    total = 7
+    total = 8
     timing = {}
     clock = time.time()
 
@@ -182,7 +185,18 @@ def main(argv=None):
                                VIS_PREFIX)
     lap('fine-tuning')
 
-    step(6, total, 'demo video: a held-out synthetic video tracked by the '
+    step(6, total, f'STMask (one-stage) on the synthetic videos '
+         f'({args.finetune_iters} iters), the same metric')
+    stmask_dir = osp.join(work_dir, 'stmask')
+    stmask = train_and_test(STMASK_CONFIG, stmask_dir, args.finetune_iters,
+                            data_options(args.data_root) + [
+                                f'{split}_evaluator.ann_file={ytvis}valid.json'
+                                for split in ('val', 'test')
+                            ], VIS_PREFIX)
+    train_dirs['STMask'] = stmask_dir
+    lap('STMask')
+
+    step(7, total, 'demo video: a held-out synthetic video tracked by the '
          'video pre-trained, fine-tuned model')
     video_dir = first_video_dir(osp.join(ytvis, 'valid', 'JPEGImages'))
     demo_mp4 = osp.join(work_dir, 'demo_video.mp4')
@@ -192,14 +206,15 @@ def main(argv=None):
          '--fps', 6])
     lap('demo video')
 
-    step(7, total, 'report')
+    step(8, total, 'report')
     results = dict(
         pretrain={arm: _strip(r['metrics'], COCO_PREFIX)
                   for arm, r in pretrain.items()},
         finetune=dict(
             {arm: _strip(r['metrics'], VIS_PREFIX)
              for arm, r in finetune.items()},
-            untrained=_strip(untrained, VIS_PREFIX)),
+            untrained=_strip(untrained, VIS_PREFIX),
+            stmask=_strip(stmask['metrics'], VIS_PREFIX)),
         timing=timing)
     with open(osp.join(work_dir, 'results.json'), 'w') as f:
         json.dump(dict(results=results, train_dirs=train_dirs), f, indent=2)
