@@ -68,7 +68,7 @@ def markdown_report(results: Dict) -> str:
         fine = results['finetune'].get(arm)
         if fine is None:
             continue
-        pre = results['pretrain'].get(arm, {}).get('segm_mAP')
+        pre = results['pretrain'].get(arm, {}).get('mAP')
         lines.append(f'| {names[arm]} | {_fmt(pre)} | ' + ' | '.join(
             _fmt(fine.get(key)) for key, _ in VIS_COLUMNS) + ' |')
     lines += [

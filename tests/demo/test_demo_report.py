@@ -30,7 +30,7 @@ def test_report_table_and_figure(tmp_path):
     assert iters == [10, 20, 30] and losses == [5.0, 4.0, 3.0]
     assert report.read_loss_curve(str(tmp_path / 'missing')) == ([], [])
     results = dict(
-        pretrain=dict(image=dict(segm_mAP=0.2), video=dict(segm_mAP=0.25)),
+        pretrain=dict(image=dict(mAP=0.2), video=dict(mAP=0.25)),
         finetune=dict(
             image=dict(AP=0.1234, AP50=0.3, AP75=0.05, AR1=0.2, AR10=0.3),
             video=dict(AP=0.2, AP50=0.4, AP75=-1.0, AR1=0.25, AR10=0.35),
