@@ -104,6 +104,7 @@ def test_image_and_clip_configs(tool, configs, tmp_path, capsys):
     assert report['results'] == json.loads(json.dumps(results))
     printed = capsys.readouterr().out
     assert 'samples/s' in printed and 'ms/frame med' in printed
+    assert 'x first (mean)' in printed
     assert 'image_cfg.py' in printed and 'clip_cfg.py' in printed
 
 
@@ -140,18 +141,30 @@ def test_interleaved_rounds_report_ratios(tool, configs, tmp_path):
         _check_result(result, result['config'], frames=frames,
                       num_samples=3)
         assert result['rounds'] == 2 and result['interleave'] is True
-        assert len(result['round_ms_per_frame_median']) == 2
+        for statistic in ('mean', 'median'):
+            assert len(result['round_ms_per_frame'][statistic]) == 2
         cpu = result['cpu_ms_per_frame']
         assert set(cpu) == {'median', 'mean'} and cpu['mean'] >= 0
         ratio = result['frame_cost_vs_first']
-        assert len(ratio['rounds']) == 2 and len(ratio['cpu_rounds']) == 2
+        assert set(ratio) == {'by_mean', 'by_median'}
+        for by in ratio.values():
+            assert set(by) == {'wall', 'cpu'}
+            assert all(len(v['rounds']) == 2 for v in by.values())
     first, clip = results
-    # the reference's own ratio is 1; the clip's is the ratio of medians
-    assert first['frame_cost_vs_first']['rounds'] == [1.0, 1.0]
-    medians = zip(first['round_ms_per_frame_median'],
-                  clip['round_ms_per_frame_median'])
-    assert clip['frame_cost_vs_first']['rounds'] == pytest.approx(
-        [c / i for i, c in medians])
+    # the reference's own ratio is 1; the clip's is the ratio of the
+    # rounds' ms per frame (mean: total time / frames)
+    for by in first['frame_cost_vs_first'].values():
+        assert by['wall']['rounds'] == [1.0, 1.0]
+        assert by['cpu']['rounds'] == [1.0, 1.0]
+    for statistic in ('mean', 'median'):
+        pairs = zip(first['round_ms_per_frame'][statistic],
+                    clip['round_ms_per_frame'][statistic])
+        by = clip['frame_cost_vs_first'][f'by_{statistic}']['wall']
+        assert by['rounds'] == pytest.approx([c / i for i, c in pairs])
+        assert by['median'] == pytest.approx(
+            sorted(by['rounds'])[0] / 2 + sorted(by['rounds'])[1] / 2)
+    # the mean is the inverse throughput of the round
+    assert clip['round_ms_per_frame']['mean'][0] > 0
     report = json.loads(out.read_text())
     assert report['rounds'] == 2 and report['interleave'] is True
     assert report['opencv_threads'] == 0 and report['torch_threads'] == 1
@@ -209,3 +222,22 @@ def test_threads_are_set_and_restored(tool, configs, monkeypatch):
     tool.main([configs[0], '--num-samples', '1', '--warmup', '0',
                '--opencv-threads', '-1', '--torch-threads', '-1'])
     assert seen[-1] == before
+
+
+def test_ms_per_frame_and_ratios_by_hand(tool):
+    """Mean = total time / total frames (the inverse throughput), median =
+    median of the per-sample ms per frame; ratios to the first config."""
+    image = dict(seconds=[0.004, 0.006, 0.020], cpu_seconds=[0.004] * 3,
+                 frames=[1, 1, 1])
+    clip = dict(seconds=[0.006, 0.030], cpu_seconds=[0.003, 0.003],
+                frames=[3, 3])
+    assert tool.ms_per_frame_of_pass(image, 'mean') == pytest.approx(10.0)
+    assert tool.ms_per_frame_of_pass(image, 'median') == pytest.approx(6.0)
+    assert tool.ms_per_frame_of_pass(clip, 'mean') == pytest.approx(6.0)
+    assert tool.ms_per_frame_of_pass(clip, 'median') == pytest.approx(6.0)
+    assert tool.ms_per_frame_of_pass(clip, 'mean', 'cpu_seconds') == \
+        pytest.approx(1.0)
+    ratios = tool.frame_cost_ratios([[image, clip]], 1)
+    assert ratios['by_mean']['wall']['rounds'] == pytest.approx([0.6])
+    assert ratios['by_median']['wall']['rounds'] == pytest.approx([1.0])
+    assert ratios['by_mean']['cpu']['median'] == pytest.approx(0.25)

@@ -98,6 +98,18 @@ def _coordinate_image(h: int, w: int) -> np.ndarray:
     return _coords[:h, :w]
 
 
+def _scratch_array(name: str, shape: Tuple[int, ...]) -> np.ndarray:
+    """An uninitialised uint8 array of ``shape`` in this thread's scratch
+    memory ``name`` (grown on demand, reused by the next call: a fresh
+    frame-sized array per frame costs page faults worth a warp)."""
+    size = int(np.prod(shape))
+    buffer = getattr(_scratch, name, None)
+    if buffer is None or buffer.size < size:
+        buffer = np.empty(size, np.uint8)
+        setattr(_scratch, name, buffer)
+    return buffer[:size].reshape(shape)
+
+
 def _sampling_map(matrix: np.ndarray, img_shape: Tuple[int, int],
                   rows: int) -> np.ndarray:
     """Source pixel that ``cv2.warpAffine(img, matrix, (w, h),
@@ -113,11 +125,7 @@ def _sampling_map(matrix: np.ndarray, img_shape: Tuple[int, int],
     rows equals those rows of the full one.
     """
     h, w = img_shape
-    size = rows * w * 4
-    buffer = getattr(_scratch, 'map_buffer', None)
-    if buffer is None or buffer.size < size:
-        buffer = _scratch.map_buffer = np.empty(size, np.uint8)
-    out = buffer[:size].reshape(rows, w, 4)
+    out = _scratch_array('map_buffer', (rows, w, 4))
     sampled = cv2.warpAffine(
         _coordinate_image(h, w), matrix, (w, rows), dst=out,
         flags=cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
@@ -312,13 +320,16 @@ def _rotate_bit_planes(src: np.ndarray, dst: np.ndarray,
     for start in range(0, len(reached), _PLANE_INSTANCES):
         group = reached[start:start + _PLANE_INSTANCES]
         channels = _PLANE_CHANNELS[(len(group) + 7) // 8]
-        packed = np.zeros((h, w, channels), np.uint8)
+        packed = _scratch_array('plane_in', (h, w, channels))
+        packed.fill(0)
         for k, i in enumerate(group):
             x1, y1, x2, y2 = source_boxes[i]
             plane = packed[y1:y2, x1:x2, k // 8]
             plane |= src[i, y1:y2, x1:x2] << (k % 8)
+        shape = (h, w) if channels == 1 else (h, w, channels)
         warped = cv2.warpAffine(
-            packed, matrix, (w, h), flags=cv2.INTER_NEAREST,
+            packed.reshape(shape), matrix, (w, h),
+            dst=_scratch_array('plane_out', shape), flags=cv2.INTER_NEAREST,
             borderMode=cv2.BORDER_CONSTANT, borderValue=0)
         warped = warped.reshape(h, w, channels)
         for k, i in enumerate(group):

@@ -14,6 +14,7 @@ the instance centre)::
 interpolated linearly over ``t``, so the copy glides instead of jumping.
 """
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import List, Optional, Sequence, Tuple, Union
 
 import cv2
@@ -68,6 +69,25 @@ class PasteSource:
         height, width = mask.shape
         self.box = (max(x0 - 1, 0), max(y0 - 1, 0), min(x0 + w + 1, width),
                     min(y0 + h + 1, height))
+
+    @cached_property
+    def patches(self) -> Tuple[np.ndarray, np.ndarray]:
+        """``I`` (C-contiguous ``(h, w, C)``) and ``m`` (uint8 ``(h, w)``) on
+        :attr:`box`: what every frame's warp reads (cut once per clip)."""
+        x0, y0, x1, y1 = self.box
+        return (np.ascontiguousarray(self.img[y0:y1, x0:x1]),
+                np.ascontiguousarray(self.mask[y0:y1, x0:x1], np.uint8))
+
+    @cached_property
+    def premultiplied(self) -> Tuple[np.ndarray, np.ndarray]:
+        """float32 ``I * m`` ``(h, w, C)`` and ``m`` ``(h, w)`` on
+        :attr:`box`, the inputs of every frame's bilinear warp (computed
+        once per clip)."""
+        img, mask = self.patches
+        alpha = mask.astype(np.float32)
+        colour = img.astype(np.float32)
+        colour *= alpha[..., None] if colour.ndim == 3 else alpha
+        return colour, alpha
 
 
 @dataclass
@@ -154,35 +174,34 @@ def warp_cutout_window(
         is 0) and the window's top-left corner ``(x0, y0)`` in the frame;
         None when the copy cannot reach the frame.
     """
-    img_patch, mask_patch, matrix = _source_patch(source, matrix)
+    img_patch, mask_patch = source.patches
+    matrix = _patch_matrix(source, matrix)
     x0, y0, x1, y1 = _reachable_box(mask_patch.shape, matrix, out_hw)
     if x1 <= x0 or y1 <= y0:
         return None
-    matrix = matrix.copy()
     matrix[:, 2] -= (x0, y0)
     size = (x1 - x0, y1 - y0)
     mask = cv2.warpAffine(
-        mask_patch.astype(np.uint8), matrix, size, flags=cv2.INTER_NEAREST,
+        mask_patch, matrix, size, flags=cv2.INTER_NEAREST,
         borderMode=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
     if interpolation == 'nearest':
         img = cv2.warpAffine(img_patch, matrix, size,
                              flags=cv2.INTER_NEAREST,
                              borderMode=cv2.BORDER_REPLICATE)
     else:
-        img = _premultiplied_warp(img_patch, mask_patch, matrix, size)
+        img = _warp_premultiplied(*source.premultiplied, img_patch.dtype,
+                                  matrix, size)
     return img.reshape((y1 - y0, x1 - x0) + source.img.shape[2:]), mask, \
         (x0, y0)
 
 
-def _source_patch(source: PasteSource, matrix: np.ndarray
-                  ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The pivot's box of ``I`` and ``m``, and the matrix that maps patch
-    pixels where ``matrix`` maps image pixels."""
-    x0, y0, x1, y1 = source.box
+def _patch_matrix(source: PasteSource, matrix: np.ndarray) -> np.ndarray:
+    """The matrix that maps pixels of the pivot's box (:attr:`PasteSource.
+    patches`) where ``matrix`` maps image pixels (a new array)."""
+    x0, y0, _, _ = source.box
     shifted = matrix.copy()
     shifted[:, 2] += matrix[:, :2] @ (x0, y0)
-    return (np.ascontiguousarray(source.img[y0:y1, x0:x1]),
-            source.mask[y0:y1, x0:x1], shifted)
+    return shifted
 
 
 def _reachable_box(patch_hw: Tuple[int, int], matrix: np.ndarray,
@@ -211,17 +230,25 @@ def _premultiplied_warp(img: np.ndarray, mask: np.ndarray,
     alpha = mask.astype(np.float32)
     colour = img.astype(np.float32)
     colour *= alpha[..., None] if colour.ndim == 3 else alpha
+    return _warp_premultiplied(colour, alpha, img.dtype, matrix, size)
+
+
+def _warp_premultiplied(colour: np.ndarray, alpha: np.ndarray, dtype,
+                        matrix: np.ndarray,
+                        size: Tuple[int, int]) -> np.ndarray:
+    """:func:`_premultiplied_warp` from float32 ``colour = I * m`` and
+    ``alpha = m`` (left untouched), cast to ``dtype``."""
     kwargs = dict(flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT,
                   borderValue=0)
     colour = cv2.warpAffine(colour, matrix, size, **kwargs)
     weight = cv2.warpAffine(alpha, matrix, size, **kwargs)
     np.maximum(weight, 1e-6, out=weight)
     colour /= weight[..., None] if colour.ndim == 3 else weight
-    if np.issubdtype(img.dtype, np.integer):
-        info = np.iinfo(img.dtype)
+    if np.issubdtype(dtype, np.integer):
+        info = np.iinfo(dtype)
         np.rint(colour, out=colour)
         np.clip(colour, info.min, info.max, out=colour)
-    return colour.astype(img.dtype)
+    return colour.astype(dtype)
 
 
 def paste_into_frame(frame: dict, img: np.ndarray, pasted: np.ndarray,

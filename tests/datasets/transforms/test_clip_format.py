@@ -170,3 +170,35 @@ def test_stack_frames_uses_a_clip_buffer_without_copy():
     assert clip_image_buffer([images[0], images[1][:4]]) is None
     assert clip_image_buffer([images[0], images[1].astype(np.float32)]) \
         is None
+
+
+@pytest.mark.parametrize('layout', ['C', 'column-major', 'strided'])
+@pytest.mark.parametrize('dtype', [np.uint8, bool, np.int64, np.float32])
+def test_boxes_of_masks_equal_mmdet_get_bboxes(layout, dtype):
+    """One cv2.boundingRect pass per mask gives mmdet's get_bboxes numbers
+    (empty masks, single pixels, border pixels, any dtype and layout)."""
+    from mmvis_pretrain.datasets.transforms import boxes_of_masks
+    rng = np.random.RandomState(0)
+    h, w = 13, 17
+    masks = np.zeros((7, h, w), np.uint8)
+    masks[1, 0, 0] = 1
+    masks[2, h - 1, w - 1] = 3
+    masks[3, :, 5] = 1
+    masks[4, 4:9, 2:16] = rng.rand(5, 14) > .5
+    masks[5] = rng.rand(h, w) > .9
+    masks[6] = 1
+    masks = masks.astype(dtype)
+    if layout == 'column-major':
+        arr = BitmapMasks([np.asfortranarray(m) for m in masks], h, w).masks
+        assert not arr.flags.c_contiguous
+    elif layout == 'strided':
+        arr = np.repeat(masks, 2, axis=2)[:, :, ::2]
+    else:
+        arr = masks
+    bitmap = BitmapMasks.__new__(BitmapMasks)
+    bitmap.height, bitmap.width, bitmap.masks = h, w, arr
+    expected = bitmap.get_bboxes(dst_type='hbox').numpy().astype(np.float32)
+    boxes = boxes_of_masks(bitmap)
+    assert boxes.dtype == np.float32
+    assert np.array_equal(boxes, expected)
+    assert boxes[0].tolist() == [0, 0, 0, 0]

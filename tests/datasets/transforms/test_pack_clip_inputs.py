@@ -291,3 +291,4 @@ def test_pipeline_composes_and_inputs_share_no_memory_with_frames():
     packed = pipeline(image_sample(3))
     assert tuple(packed['inputs'].shape) == (4, 3, H, W)
     assert not frames_share_mask_memory(packed)
+
