@@ -220,31 +220,38 @@ class STMaskTracker:
         if not self.num_tracks or not num_dets:
             return matches
         best, best_track = self.match_scores(dets).max(1)
+        # one device -> host copy per frame (no per-element GPU syncs)
+        best = best.tolist()
+        best_track = best_track.tolist()
+        result = [-1] * num_dets
         taken = set()
         for d in torch.argsort(dets.scores, descending=True).tolist():
             if best[d] <= self.match_thr:
                 continue
-            j = int(best_track[d])
+            j = best_track[d]
             if j in taken:
-                matches[d] = -2
+                result[d] = -2
             else:
-                matches[d] = j
+                result[d] = j
                 taken.add(j)
-        return matches
+        return torch.tensor(result, dtype=torch.long, device=matches.device)
 
     def _update(self, dets: InstanceData, matches: Tensor,
                 num_dets: int) -> None:
-        for d in range(num_dets):
-            j = int(matches[d])
-            if j < 0:
-                continue
-            self.bboxes[j] = dets.bboxes[d]
-            self.coeffs[j] = dets.coeffs[d]
-            self.embeds[j] = dets.embeds[d]
-            self.masks[j] = dets.masks[d]
-            self.scores[j] = dets.scores[d]
-            self.missed[j] = 0
-            self._add_score(j, int(dets.labels[d]), float(dets.scores[d]))
+        # host copies once per frame (no per-element GPU syncs)
+        labels = dets.labels.tolist()
+        scores = dets.scores.tolist()
+        joined = (matches >= 0).nonzero(as_tuple=True)[0]
+        if joined.numel():
+            rows = matches[joined]
+            self.bboxes[rows] = dets.bboxes[joined]
+            self.coeffs[rows] = dets.coeffs[joined]
+            self.embeds[rows] = dets.embeds[joined]
+            self.masks[rows] = dets.masks[joined]
+            self.scores[rows] = dets.scores[joined]
+            self.missed[rows] = 0
+            for d, j in zip(joined.tolist(), rows.tolist()):
+                self._add_score(j, labels[d], scores[d])
         new = (matches == -1).nonzero(as_tuple=True)[0]
         if new.numel() == 0:
             return
@@ -267,9 +274,7 @@ class STMaskTracker:
         for d in new.tolist():
             self.cls_sums.append({})
             self.num_dets.append(0)
-            self._add_score(
-                len(self.cls_sums) - 1, int(dets.labels[d]),
-                float(dets.scores[d]))
+            self._add_score(len(self.cls_sums) - 1, labels[d], scores[d])
 
     def _add_score(self, j: int, label: int, score: float) -> None:
         sums = self.cls_sums[j]
