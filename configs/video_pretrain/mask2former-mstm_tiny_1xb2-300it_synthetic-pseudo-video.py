@@ -36,7 +36,7 @@ train_pipeline = [
     dict(type='ImageToClip', num_frames=num_frames),
     dict(type='VideoAutoAugment', k_max=3, rotate_range=15),
     dict(type='VideoCopyPaste', prob=0.5, min_area=12 * 12, source='same'),
-    dict(type='PackTrackInputs')
+    dict(type='PackClipInputs')  # = PackTrackInputs' output, faster
 ]
 # an image as a 1-frame clip (the model replicates it to num_frames)
 test_pipeline = [

@@ -20,7 +20,11 @@ runs before building and before every timed round, so runs are repeatable.
 ``--interleave`` times the configs in turn, sample ``i`` of every config
 before sample ``i + 1`` of any, so a change of machine load (other processes
 on a shared machine) hits all configs alike; every config keeps its own
-random state, so it draws exactly the samples it draws alone.
+random state, so it draws exactly the samples it draws alone. It also
+couples the configs through the process's memory (an image sample runs
+right after a clip's large allocations were freed): on the 2-core CPU
+machine it gave somewhat lower clip / image ratios than sequential rounds,
+so compare like with like (``docs/benchmarks.md`` reports both).
 ``--rounds R`` repeats the timed pass ``R`` times (each round reseeded: the
 same samples again). Threads are set as in a data loader worker of a
 training run: OpenCV gets ``cv2.setNumThreads(0)`` (no threads; mmengine's

@@ -21,7 +21,9 @@ annotations parsed once per clip, not per frame.
 :func:`split_clip` / :func:`merge_clip` convert between the clip dict and a
 list of per-frame dicts (what ``TransformBroadcaster`` does internally);
 :func:`sync_instances_to_masks` re-derives boxes from masks and drops the
-instances a frame no longer shows.
+instances a frame no longer shows; :func:`clip_image_buffer` /
+:func:`stack_frames` let a transform write the frames' new images into one
+``(T, H, W, C)`` array that the packer then uses without copying.
 """
 import copy
 from typing import Dict, List, Optional, Sequence
@@ -229,7 +231,7 @@ class ImageToClip(BaseTransform):
     image and masks per clip; it also lets :class:`VideoAutoAugment`
     recognise identical frames by identity and augment them once. With a
     transform that writes into arrays in place, set ``copy=True``. The keys
-    a video sample has are added:
+    a video sample has are added, and the sample is normalised:
 
     * ``gt_instances_ids``: ``1..n`` in annotation order (mmdet's video code
       treats id 0 as missing), the same in every frame;
