@@ -38,6 +38,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmvis_pretrain.registry import MODELS
+from .online_frames import online_frames
 from .video_mask2former import VideoMask2Former
 
 Samples = Sequence[Union[TrackDataSample, DetDataSample]]
@@ -169,16 +170,10 @@ class OnlineMask2FormerVIS(VideoMask2Former):
         """
         if not isinstance(batch_data_samples[0], TrackDataSample):
             return super().predict(batch_inputs, batch_data_samples, rescale)
-        if len(batch_data_samples) != 1:
-            raise ValueError('online VIS inference takes one video at a time '
-                             f'(batch size 1), got {len(batch_data_samples)}')
-        video = self._as_clips(batch_inputs)[0]
-        frames = self._frames(batch_data_samples[0])
-        if len(frames) != video.shape[0]:
-            raise ValueError(f'{len(frames)} frame samples for '
-                             f'{video.shape[0]} frames')
-        for t, frame in enumerate(frames):
-            self.track_frame(video[t:t + 1], frame)
+        for image, frame in online_frames(
+                self._as_clips(batch_inputs), batch_data_samples,
+                type(self).__name__):
+            self.track_frame(image, frame)
         return list(batch_data_samples)
 
     def _start_video_if_new(self, frame: DetDataSample) -> None:

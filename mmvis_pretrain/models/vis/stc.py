@@ -54,6 +54,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmvis_pretrain.registry import MODELS
+from .online_frames import online_frames
 
 
 @MODELS.register_module()
@@ -179,21 +180,10 @@ class STC(CondInst):
             list[TrackDataSample]: the input sample, each frame with
             ``pred_track_instances``.
         """
-        if inputs.dim() != 5:
-            raise ValueError('STC expects (N, T, C, H, W) inputs, got '
-                             f'{tuple(inputs.shape)}')
-        if len(data_samples) != 1:
-            raise ValueError('STC predicts one video at a time (batch size '
-                             f'1), got {len(data_samples)} samples')
-        track_sample = data_samples[0]
-        if len(track_sample) != inputs.size(1):
-            raise ValueError(f'{len(track_sample)} frame samples for '
-                             f'{inputs.size(1)} frames')
-        for t in range(len(track_sample)):
-            frame = track_sample[t]
+        for img, frame in online_frames(inputs, data_samples, 'STC'):
             frame.pred_track_instances = self.track_frame(
-                inputs[:, t].contiguous(), frame.metainfo, rescale)
-        return [track_sample]
+                img, frame.metainfo, rescale)
+        return list(data_samples)
 
     def _detect(self, x: Tuple[Tensor], meta: dict
                 ) -> Tuple[InstanceData, Tensor, Tensor]:

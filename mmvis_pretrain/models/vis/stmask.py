@@ -44,6 +44,7 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmvis_pretrain.registry import MODELS
+from .online_frames import online_frames
 
 
 @MODELS.register_module()
@@ -231,16 +232,7 @@ class STMask(YOLACT):
             list[TrackDataSample]: the input sample, each frame with
             ``pred_track_instances``.
         """
-        if inputs.dim() != 5:
-            raise ValueError('STMask expects (N, T, C, H, W) inputs, got '
-                             f'{tuple(inputs.shape)}')
-        if len(data_samples) != 1:
-            raise ValueError('STMask predicts one video at a time (batch '
-                             f'size 1), got {len(data_samples)} samples')
-        track_sample = data_samples[0]
-        for t in range(len(track_sample)):
-            frame = track_sample[t]
-            img = inputs[:, t].contiguous()
+        for img, frame in online_frames(inputs, data_samples, 'STMask'):
             x = self.extract_feat(img)
             outs = self.bbox_head(x)
             dets = self.bbox_head.predict_by_feat(
@@ -253,7 +245,7 @@ class STMask(YOLACT):
                 x[self.tf_level], input_shape, self.temporal_fusion)
             frame.pred_track_instances = self._frame_results(
                 tracks, frame.metainfo, input_shape, rescale)
-        return [track_sample]
+        return list(data_samples)
 
     def _frame_results(self, tracks: InstanceData, meta: dict,
                        input_shape: Tuple[int, int],
