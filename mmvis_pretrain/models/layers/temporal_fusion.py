@@ -160,7 +160,14 @@ class TemporalFusion(BaseModule):
         if rois.numel() == 0:
             return rois.new_zeros(0, 4), rois.new_zeros(0, self.num_protos)
         fused = self.fuse(feat_src, feat_tgt)
-        x = self.convs(self.roi_align(fused, rois.to(fused.dtype)))
+        if fused.dtype == torch.bfloat16 and not fused.is_cuda:
+            # mmcv's RoIAlign has no bf16 CPU kernel (CPU autocast runs in
+            # bf16): pool in fp32, outside autocast
+            with torch.autocast(device_type='cpu', enabled=False):
+                pooled = self.roi_align(fused.float(), rois.float())
+        else:
+            pooled = self.roi_align(fused, rois.to(fused.dtype))
+        x = self.convs(pooled)
         x = x.mean(dim=(2, 3))
         return self.fc_bbox(x), self.fc_coeff(x)
 

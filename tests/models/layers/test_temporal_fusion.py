@@ -150,3 +150,19 @@ def test_registered_with_paper_defaults():
     assert tf.loss_bbox_weight == 5.0 and tf.loss_mask_weight == 6.125
     with pytest.raises(ValueError, match='odd'):
         TemporalFusion(patch_size=10)
+
+
+def test_forward_under_cpu_bf16_autocast():
+    """CPU autocast (bf16, what --amp gives on CPU) reaches RoIAlign, which
+    mmcv only has in fp32 on CPU: the module pools in fp32."""
+    from mmvis_pretrain.models.layers import TemporalFusion
+    torch.manual_seed(0)
+    tf = TemporalFusion(in_channels=8, num_protos=4, patch_size=3,
+                        feat_stride=4, conv_channels=(8, 8))
+    # features of an autocast backbone are bf16
+    feat = torch.randn(1, 8, 16, 16).to(torch.bfloat16)
+    rois = torch.tensor([[0., 2., 2., 20., 20.]])
+    with torch.autocast(device_type='cpu', dtype=torch.bfloat16):
+        deltas, coeffs = tf(feat, feat, rois)
+    assert deltas.shape == (1, 4) and coeffs.shape == (1, 4)
+    assert torch.isfinite(deltas.float()).all()
