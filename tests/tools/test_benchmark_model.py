@@ -255,3 +255,17 @@ def test_fps_bad_arguments(tool):
     with pytest.raises(SystemExit):
         tool.parse_args([STMASK_TINY, YOLACT, '--mode', 'fps',
                          '--checkpoint', 'x.pth'])
+
+
+@pytest.mark.parametrize('config', [
+    'configs/stmask/stmask_tiny_1xb2-300it_synthetic-vis.py',
+    'configs/stc/stc_tiny_1xb2-300it_synthetic-vis.py',
+    'configs/online_vis/online-mask2former-mstm_tiny_1xb2-300it_synthetic-vis.py',
+])
+def test_train_mode_times_the_vis_models(tool, config):
+    """The random clips carry what the VIS models' losses read (key /
+    reference frame flags, instance ids), so their training is timed."""
+    r = tool.main([f'{REPO}/{config}', '--size', '64', '64', '--num-frames',
+                   '2', '--iters', '1', '--warmup', '0'])[0]
+    assert r['train_s_per_iter']['median'] > 0
+    assert r['infer_s_per_image']['median'] > 0

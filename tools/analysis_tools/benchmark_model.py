@@ -269,6 +269,8 @@ def random_frame_sample(h: int, w: int, num_instances: int, num_classes: int,
     gt.labels = torch.from_numpy(
         rng.integers(0, num_classes, num_instances).astype(np.int64))
     gt.masks = BitmapMasks(masks, h, w)
+    # the same instances in every frame of a clip (tracking losses)
+    gt.instances_ids = torch.arange(num_instances)
     sample.gt_instances = gt
     return sample
 
@@ -295,7 +297,11 @@ def make_batch(clip_model: bool, n: int, t: int, h: int, w: int,
             ]
             track = TrackDataSample()
             track.video_data_samples = frames
-            track.set_metainfo(dict(video_id=i, video_length=t))
+            # the first frame is the key frame, the others references (as
+            # mmdet's UniformRefFrameSample marks them; pair models read it)
+            track.set_metainfo(
+                dict(video_id=i, video_length=t, key_frames_inds=[0],
+                     ref_frames_inds=list(range(1, t))))
             inputs.append(img(t, 3, h, w))
             samples.append(track)
     else:
