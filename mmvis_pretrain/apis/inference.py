@@ -321,7 +321,7 @@ def inference_vis_video(model: nn.Module,
         model (nn.Module): A model of :func:`init_vis_model` (``model.cfg``
             is used for the test pipeline).
         frames (Iterable[np.ndarray]): BGR ``(H, W, 3)`` frames, e.g. a
-            :class:`~mmvis_pretrain.apis.video_io.FrameSource`.
+            :class:`~mmvis_pretrain.apis.video_sources.FrameSource`.
         video_length (int): Number of frames (the models' ``frame_id`` /
             ``ori_video_length`` refer to it).
         video_id (int): Video id of the metainfo. Defaults to 0.

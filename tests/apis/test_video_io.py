@@ -1,5 +1,6 @@
-"""Tests of ``mmvis_pretrain.apis.video_io``: frame sources (video file,
-folder, glob), natural sort, the MP4 / id-PNG / tracks-JSON writers."""
+"""Tests of ``mmvis_pretrain.apis.video_sources`` and ``video_writers``:
+frame sources (video file, folder, glob), natural sort, the MP4 / id-PNG /
+tracks-JSON writers."""
 import json
 import os
 

@@ -131,8 +131,8 @@ from mmengine.structures import InstanceData
 from mmvis_pretrain.apis.inference import (build_vis_test_pipeline,
                                            inference_vis_video,
                                            pack_vis_frame)
-from mmvis_pretrain.apis.video_io import (ImageSequenceSource,
-                                          list_image_files)
+from mmvis_pretrain.apis.video_sources import (ImageSequenceSource,
+                                               list_image_files)
 from mmvis_pretrain.registry import MODELS
 from mmvis_pretrain.utils import text_table
 from mmvis_pretrain.utils.split_dataset import init_scope, load_config
