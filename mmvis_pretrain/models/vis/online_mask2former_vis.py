@@ -27,7 +27,7 @@ Only the features of the last ``num_frames`` frames and the tracker's
 per-track state are kept between frames: memory does not grow with the
 video.
 """
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import List, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
