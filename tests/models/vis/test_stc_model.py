@@ -9,65 +9,21 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 from mmengine.structures import InstanceData
 
 from conftest import REPO, tiny_vis_options
+from vis_model_helpers import one_thread  # noqa: F401  (autouse fixture)
+from vis_model_helpers import (build_model, load_cfg, train_pairs,
+                               video_frames)
 
 CONFIG = osp.join(REPO, 'configs/stc/stc_tiny_1xb2-300it_synthetic-vis.py')
 TRAIN_ITERS = 40
 NUM_CLASSES = 6
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    """Small convolutions on a shared 2-core box: one thread avoids the
-    OpenMP oversubscription that slows them down by an order of magnitude
-    (conftest does the same under xdist)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope='module')
 def cfg():
-    from mmvis_pretrain.utils import register_all_modules
-    register_all_modules()
-    return Config.fromfile(CONFIG)
-
-
-def _dataset(cfg, root, loader):
-    from mmvis_pretrain.registry import DATASETS
-    ds_cfg = copy.deepcopy(cfg[loader].dataset)
-    ds_cfg.data_root = osp.join(root, 'ytvis') + '/'
-    return DATASETS.build(ds_cfg)
-
-
-def _build(cfg, **model_overrides):
-    from mmvis_pretrain.registry import MODELS
-    model_cfg = Config(dict(model=copy.deepcopy(cfg.model)))
-    model_cfg.merge_from_dict(dict(model=model_overrides))
-    torch.manual_seed(0)
-    model = MODELS.build(model_cfg.model)
-    model.init_weights()
-    return model
-
-
-def _pairs(cfg, root, model, n=2):
-    np.random.seed(0)
-    dataset = _dataset(cfg, root, 'train_dataloader')
-    data = pseudo_collate([dataset[i] for i in range(n)])
-    return model.data_preprocessor(data, training=True)
-
-
-def _video_frames(cfg, root, video=0):
-    """The frames of one validation video as online samples (collated, not
-    preprocessed: ``test_step`` preprocesses), in order."""
-    dataset = _dataset(cfg, root, 'test_dataloader')
-    for frame in range(dataset.get_len_per_video(video)):
-        yield pseudo_collate([dataset[(video, frame)]])
+    return load_cfg(CONFIG)
 
 
 def _keep_everything(model):
@@ -135,7 +91,7 @@ def test_trains_with_decreasing_loss_and_predicts_tracks(
     _keep_everything(model)
     seen_ids, appearances = {}, 0
     with torch.no_grad():
-        for t, batch in enumerate(_video_frames(cfg, synthetic_root)):
+        for t, batch in enumerate(video_frames(cfg, synthetic_root)):
             assert batch['inputs'][0].shape[0] == 1  # one frame
             frame = model.test_step(batch)[0][0]
             ids = _check_frame(frame, t)
@@ -152,8 +108,8 @@ def test_trains_with_decreasing_loss_and_predicts_tracks(
 
 
 def test_losses_gradients_and_raw_outputs(cfg, synthetic_root):
-    model = _build(cfg)
-    batch = _pairs(cfg, synthetic_root, model)
+    model = build_model(cfg)
+    batch = train_pairs(cfg, synthetic_root, model)
     inputs, samples = batch['inputs'], batch['data_samples']
     assert inputs.shape[:2] == (2, 2)
     losses = model.loss(inputs, samples)
@@ -169,7 +125,7 @@ def test_losses_gradients_and_raw_outputs(cfg, synthetic_root):
     assert head.tower[0].conv.weight.grad.abs().sum() > 0
     assert model.bbox_head.controller.weight.grad.abs().sum() > 0
     # the contrastive loss also trains the shared FPN
-    track_only = _build(cfg)
+    track_only = build_model(cfg)
     track_only.track_head.loss(
         track_only.extract_feat(inputs.flatten(0, 1)),
         _positive_infos(track_only, inputs, samples),
@@ -213,10 +169,10 @@ def test_identical_frames_keep_their_track_ids(cfg, synthetic_root):
     """A frame shown twice gives identical detections: with the cosine
     metric every detection matches its own track, so the second frame
     repeats the first frame's ids; frame 0 again restarts the ids."""
-    model = _build(cfg, tracker=dict(match_metric='cosine'))
+    model = build_model(cfg, tracker=dict(match_metric='cosine'))
     model.eval()
     _keep_everything(model)
-    batch = next(_video_frames(cfg, synthetic_root))
+    batch = next(video_frames(cfg, synthetic_root))
     data = model.data_preprocessor(batch, training=False)
     img = data['inputs'][:, 0]
     meta = dict(data['data_samples'][0][0].metainfo)
@@ -240,7 +196,7 @@ def test_identical_frames_keep_their_track_ids(cfg, synthetic_root):
 
 
 def test_mask_consistency_averages_with_the_previous_filter(cfg):
-    model = _build(cfg, mask_consistency=0.25)
+    model = build_model(cfg, mask_consistency=0.25)
     mask_feat = torch.randn(8, 6, 5)
     probs = torch.rand(3, 12, 10)
     kept = InstanceData(
@@ -258,15 +214,15 @@ def test_mask_consistency_averages_with_the_previous_filter(cfg):
     assert torch.equal(
         model._consistent_masks(probs, kept, [3, 7, 9], mask_feat), probs)
     with pytest.raises(ValueError, match='mask_consistency'):
-        _build(cfg, mask_consistency=1.5)
+        build_model(cfg, mask_consistency=1.5)
 
 
 def test_online_prediction_with_mask_consistency(cfg, synthetic_root):
-    model = _build(cfg, mask_consistency=0.5)
+    model = build_model(cfg, mask_consistency=0.5)
     model.eval()
     _keep_everything(model)
     with torch.no_grad():
-        for t, batch in enumerate(_video_frames(cfg, synthetic_root)):
+        for t, batch in enumerate(video_frames(cfg, synthetic_root)):
             frame = model.test_step(batch)[0][0]
             _check_frame(frame, t)
             if t == 3:
@@ -277,15 +233,15 @@ def test_online_prediction_with_mask_consistency(cfg, synthetic_root):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 def test_cuda_loss_and_online_prediction(cfg, synthetic_root):
-    model = _build(cfg).cuda()
-    batch = _pairs(cfg, synthetic_root, model)
+    model = build_model(cfg).cuda()
+    batch = train_pairs(cfg, synthetic_root, model)
     assert batch['inputs'].is_cuda
     losses = model.loss(batch['inputs'], batch['data_samples'])
     sum(losses.values()).backward()
     model.eval()
     _keep_everything(model)
     with torch.no_grad():
-        for t, batch in enumerate(_video_frames(cfg, synthetic_root)):
+        for t, batch in enumerate(video_frames(cfg, synthetic_root)):
             frame = model.test_step(batch)[0][0]
             _check_frame(frame, t)
             assert frame.pred_track_instances.masks.is_cuda

@@ -8,64 +8,20 @@ import os.path as osp
 import numpy as np
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.dataset import pseudo_collate
 
 from conftest import REPO, tiny_vis_options
+from vis_model_helpers import one_thread  # noqa: F401  (autouse fixture)
+from vis_model_helpers import (build_model, load_cfg, train_pairs,
+                               video_frames)
 
 CONFIG = osp.join(REPO,
                   'configs/stmask/stmask_tiny_1xb2-300it_synthetic-vis.py')
 TRAIN_ITERS = 30
 
 
-@pytest.fixture(scope='module', autouse=True)
-def one_thread():
-    """Small convolutions on a shared 2-core box: one thread avoids the
-    OpenMP oversubscription that slows them down by an order of magnitude
-    (conftest does the same under xdist)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope='module')
 def cfg():
-    from mmvis_pretrain.utils import register_all_modules
-    register_all_modules()
-    return Config.fromfile(CONFIG)
-
-
-def _dataset(cfg, root, loader):
-    from mmvis_pretrain.registry import DATASETS
-    ds_cfg = copy.deepcopy(cfg[loader].dataset)
-    ds_cfg.data_root = osp.join(root, 'ytvis') + '/'
-    return DATASETS.build(ds_cfg)
-
-
-def _build(cfg, **model_overrides):
-    from mmvis_pretrain.registry import MODELS
-    model_cfg = Config(dict(model=copy.deepcopy(cfg.model)))
-    model_cfg.merge_from_dict(dict(model=model_overrides))
-    torch.manual_seed(0)
-    model = MODELS.build(model_cfg.model)
-    model.init_weights()
-    return model
-
-
-def _pairs(cfg, root, model, n=2):
-    np.random.seed(0)
-    dataset = _dataset(cfg, root, 'train_dataloader')
-    data = pseudo_collate([dataset[i] for i in range(n)])
-    return model.data_preprocessor(data, training=True)
-
-
-def _video_frames(cfg, root, video=0):
-    """The frames of one validation video as online samples (collated, not
-    preprocessed: ``test_step`` preprocesses), in order."""
-    dataset = _dataset(cfg, root, 'test_dataloader')
-    for frame in range(dataset.get_len_per_video(video)):
-        yield pseudo_collate([dataset[(video, frame)]])
+    return load_cfg(CONFIG)
 
 
 def _loss_sum(losses):
@@ -109,7 +65,7 @@ def test_trains_with_decreasing_loss_and_predicts_tracks(
     model = runner.model.eval()
     seen_ids = {}
     with torch.no_grad():
-        for t, batch in enumerate(_video_frames(cfg, synthetic_root)):
+        for t, batch in enumerate(video_frames(cfg, synthetic_root)):
             assert batch['inputs'][0].shape[0] == 1  # one frame
             out = model.test_step(batch)[0]
             frame = out[0]
@@ -157,8 +113,8 @@ def test_trains_with_decreasing_loss_and_predicts_tracks(
     ],
     ids=['baseline', 'fcb-ali-no-track'])
 def test_components_switch_off(cfg, synthetic_root, overrides):
-    model = _build(cfg, **overrides)
-    batch = _pairs(cfg, synthetic_root, model)
+    model = build_model(cfg, **overrides)
+    batch = train_pairs(cfg, synthetic_root, model)
     losses = model.loss(batch['inputs'], batch['data_samples'])
     with_tf = model.temporal_fusion is not None
     assert ('loss_tf_bbox' in losses) == with_tf
@@ -166,15 +122,15 @@ def test_components_switch_off(cfg, synthetic_root, overrides):
     _loss_sum(losses).backward()
     model.eval()
     with torch.no_grad():
-        for batch in _video_frames(cfg, synthetic_root):
+        for batch in video_frames(cfg, synthetic_root):
             frame = model.test_step(batch)[0][0]
             assert frame.pred_track_instances.masks.shape[1:] == \
                 frame.ori_shape
 
 
 def test_full_model_losses_and_raw_outputs(cfg, synthetic_root):
-    model = _build(cfg)
-    batch = _pairs(cfg, synthetic_root, model)
+    model = build_model(cfg)
+    batch = train_pairs(cfg, synthetic_root, model)
     assert batch['inputs'].shape[:2] == (2, 2)
     losses = model.loss(batch['inputs'], batch['data_samples'])
     assert {'loss_cls', 'loss_bbox', 'loss_mask', 'loss_track',
@@ -196,14 +152,14 @@ def test_full_model_losses_and_raw_outputs(cfg, synthetic_root):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
 def test_cuda_loss_and_online_prediction(cfg, synthetic_root):
-    model = _build(cfg).cuda()
-    batch = _pairs(cfg, synthetic_root, model)
+    model = build_model(cfg).cuda()
+    batch = train_pairs(cfg, synthetic_root, model)
     assert batch['inputs'].is_cuda
     losses = model.loss(batch['inputs'], batch['data_samples'])
     _loss_sum(losses).backward()
     model.eval()
     with torch.no_grad():
-        for batch in _video_frames(cfg, synthetic_root):
+        for batch in video_frames(cfg, synthetic_root):
             frame = model.test_step(batch)[0][0]
             pred = frame.pred_track_instances
             assert pred.masks.shape[1:] == frame.ori_shape
