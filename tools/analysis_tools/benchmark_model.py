@@ -134,6 +134,7 @@ from mmvis_pretrain.apis.inference import (build_vis_test_pipeline,
 from mmvis_pretrain.apis.video_sources import (ImageSequenceSource,
                                                list_image_files)
 from mmvis_pretrain.registry import MODELS
+from mmvis_pretrain.utils.benchmark_frames import moving_shapes_frames
 from mmvis_pretrain.utils import text_table
 from mmvis_pretrain.utils.split_dataset import init_scope, load_config
 
@@ -496,11 +497,10 @@ def write_synthetic_frames(out_dir: str, num: int, height: int, width: int,
                            seed: int = 0, quality: int = 90) -> List[str]:
     """Write ``num`` JPEG frames ``000000.jpg ...`` of a synthetic video.
 
-    Every frame is a colour gradient with four filled ellipses moving at
-    constant speeds (wrapping around the borders) plus Gaussian noise of
-    standard deviation 6, which keeps the files from compressing like flat
-    colour (the report gives their mean size; at quality 90 they take about
-    2.5 bits per pixel).
+    The frames of :func:`mmvis_pretrain.utils.benchmark_frames.
+    moving_shapes_frames` (moving ellipses on a gradient, with noise so the
+    files don't compress like flat colour; the report gives their mean size;
+    at quality 90 they take about 2.5 bits per pixel).
 
     Args:
         out_dir (str): Existing folder.
@@ -512,29 +512,8 @@ def write_synthetic_frames(out_dir: str, num: int, height: int, width: int,
     Returns:
         list[str]: The files, in frame order.
     """
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-    base = np.stack([40 + 160 * xx / width, 40 + 160 * yy / height,
-                     60 + 120 * (xx + yy) / (height + width)], axis=-1)
-    shapes = []
-    for _ in range(4):
-        shapes.append(dict(
-            centre=rng.uniform((0, 0), (width, height)),
-            velocity=rng.uniform(-0.03, 0.03, 2) * (width, height),
-            axes=(int(rng.integers(max(2, width // 12), max(3, width // 5))),
-                  int(rng.integers(max(2, height // 12),
-                                   max(3, height // 5)))),
-            colour=tuple(float(c) for c in rng.integers(0, 256, 3))))
     paths = []
-    for t in range(num):
-        img = base.copy()
-        for shape in shapes:
-            cx, cy = (shape['centre'] + t * shape['velocity']) % (width,
-                                                                  height)
-            cv2.ellipse(img, (int(cx), int(cy)), shape['axes'], 0, 0, 360,
-                        shape['colour'], -1)
-        img += rng.normal(0, 6, img.shape).astype(np.float32)
-        img = np.clip(img, 0, 255).astype(np.uint8)
+    for t, img in enumerate(moving_shapes_frames(num, height, width, seed)):
         path = str(Path(out_dir) / f'{t:06d}.jpg')
         if not cv2.imwrite(path, img, [cv2.IMWRITE_JPEG_QUALITY, quality]):
             raise OSError(f'cannot write {path}')

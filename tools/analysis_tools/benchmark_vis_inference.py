@@ -4,8 +4,8 @@
         [--checkpoint CKPT] [--lengths 100 1000] [--size 360 640] \
         [--device cpu|cuda:0] [--out results.json]
 
-For each length, a fresh process streams a synthetic video (moving discs on
-a textured background, generated frame by frame, never stored) through
+For each length, a fresh process streams a synthetic video (moving ellipses
+on a gradient, generated frame by frame, never stored) through
 :func:`mmvis_pretrain.apis.inference_vis_video` -- test pipeline, model,
 tracker -- and RLE-encodes every frame's masks as they come out (what the
 VIS metric and the demo keep). It reports frames/s (after the warm-up
@@ -20,7 +20,7 @@ import os
 import subprocess
 import sys
 import time
-from typing import Iterator, List
+from typing import List
 
 import numpy as np
 from mmengine.config import DictAction
@@ -48,31 +48,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def synthetic_frames(length: int, height: int, width: int,
-                     seed: int = 0) -> Iterator[np.ndarray]:
-    """``length`` BGR frames of discs moving on a fixed texture, one at a
-    time (O(1) memory)."""
-    import cv2
-    rng = np.random.default_rng(seed)
-    background = cv2.GaussianBlur(
-        rng.integers(0, 255, (height, width, 3), dtype=np.uint8), (0, 0), 3)
-    num = 4
-    centres = rng.uniform(0.2, 0.8, (num, 2)) * (width, height)
-    speeds = rng.uniform(-3, 3, (num, 2))
-    radii = rng.uniform(0.06, 0.15, num) * min(height, width)
-    colours = rng.integers(0, 255, (num, 3))
-    for t in range(length):
-        frame = background.copy()
-        for c, v, r, col in zip(centres, speeds, radii, colours):
-            x, y = c + v * t
-            # bounce inside the frame
-            x = abs((x % (2 * width)) - width) if width else 0
-            y = abs((y % (2 * height)) - height) if height else 0
-            cv2.circle(frame, (int(x), int(y)), int(r),
-                       tuple(int(k) for k in col), -1)
-        yield frame
-
-
 def peak_memory_mb(device: str) -> float:
     """Peak memory of this process so far (MiB)."""
     if device.startswith('cuda'):
@@ -93,6 +68,7 @@ def single_run(args: argparse.Namespace, length: int) -> dict:
 
     from mmvis_pretrain.apis import (get_track_instances, inference_vis_video,
                                      init_vis_model)
+    from mmvis_pretrain.utils.benchmark_frames import moving_shapes_frames
     device = args.device or ('cuda:0' if torch.cuda.is_available() else
                              'cpu')
     model = init_vis_model(args.config, args.checkpoint, device=device,
@@ -103,8 +79,8 @@ def single_run(args: argparse.Namespace, length: int) -> dict:
     num_masks = 0
     for i, result in enumerate(
             inference_vis_video(model,
-                                synthetic_frames(length, height, width,
-                                                 args.seed), length)):
+                                moving_shapes_frames(length, height, width,
+                                                     args.seed), length)):
         if device.startswith('cuda'):
             torch.cuda.synchronize()
         if i == WARMUP - 1 or (length <= WARMUP and i == 0):
