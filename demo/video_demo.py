@@ -3,7 +3,7 @@ with coloured instance masks, class names, scores and track ids.
 
     python demo/video_demo.py INPUT CONFIG CHECKPOINT --out OUT.mp4 \\
         [--png-dir DIR] [--json FILE] [--device cpu|cuda:0] \\
-        [--score-thr 0.3] [--fps N]
+        [--score-thr 0.3] [--fps N] [--skip-bad-frames]
 
 INPUT is a video file (any container OpenCV reads), a folder of frames
 (image files in natural order: f2.jpg before f10.jpg; other files ignored)
@@ -20,14 +20,23 @@ first appearance, the same in all outputs):
               background (16-bit by default, --png-bits 8);
   --json      the tracks: id, label, category, score and per-frame RLE
               masks (null where the track is absent).
-See docs/video_demo.md.
+
+Nothing is written unless the run succeeds: the output paths are checked
+before the model is built (an error names the option), the outputs are
+written to hidden temporaries next to them and moved into place at the
+end; on any failure (a frame that cannot be decoded, Ctrl-C, ...) the
+temporaries are deleted and existing files are left as they were. A frame
+that cannot be decoded stops the run (the error names the frame and the
+file) unless --skip-bad-frames: then it is left out of the outputs and
+reported at the end. See docs/video_demo.md.
 """
 import argparse
-import contextlib
+import os
 import os.path as osp
 import sys
 import time
-from typing import Dict, Optional
+import warnings
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -41,9 +50,17 @@ from mmvis_pretrain.apis import (DEFAULT_FPS, IdPngWriter, Mp4Writer,
                                  TrackIdMap, TracksJsonWriter, default_device,
                                  get_track_instances, inference_vis_video,
                                  init_vis_model, open_frame_source)
+from mmvis_pretrain.apis.video_sources import FrameDecodeError, FrameSource
+from mmvis_pretrain.apis.video_writers import (OutputPathError,
+                                               StagedOutputs,
+                                               check_output_file,
+                                               check_output_folder)
 from mmvis_pretrain.visualization import ClipLocalVisualizer
 from mmvis_pretrain.visualization.drawing_utils import (boxes_to_array,
                                                         to_numpy)
+
+#: Extensions accepted by --out (the mp4v codec in an MP4 container).
+VIDEO_EXTENSIONS = ('.mp4', )
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -76,6 +93,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--fps', type=float, default=None,
         help=f'frame rate of frame folders / patterns (default '
         f'{DEFAULT_FPS:g}); for a video file it overrides the container\'s')
+    parser.add_argument(
+        '--skip-bad-frames', action='store_true',
+        help='leave out the frames that cannot be decoded (and report them '
+        'at the end) instead of stopping with an error')
     parser.add_argument(
         '--cfg-options', nargs='+', action=DictAction,
         help='override config settings, key=value (as tools/test.py)')
@@ -155,43 +176,187 @@ def draw_tracks(visualizer: ClipLocalVisualizer, frame_bgr: np.ndarray,
     return visualizer.get_image()
 
 
+def check_outputs(args: argparse.Namespace) -> None:
+    """Check --out, --png-dir and --json before anything is done.
+
+    Raises:
+        OutputPathError: ``"<option> <path>: <reason>"``.
+    """
+    outputs = [('--out', check_output_file(args.out, '--out',
+                                           VIDEO_EXTENSIONS))]
+    if args.png_dir:
+        outputs.append(('--png-dir',
+                        check_output_folder(args.png_dir, '--png-dir')))
+    if args.json:
+        outputs.append(('--json', check_output_file(args.json, '--json')))
+    seen: Dict[str, str] = {}
+    for option, path in outputs:
+        real = osp.realpath(path)
+        if real in seen:
+            raise OutputPathError(f'{option} {path}: is also {seen[real]}')
+        seen[real] = option
+    if args.png_dir:
+        png_dir = osp.realpath(args.png_dir)
+        for option, path in outputs:
+            if option != '--png-dir' and _inside(osp.realpath(path),
+                                                 png_dir):
+                raise OutputPathError(
+                    f'{option} {path}: is inside --png-dir {args.png_dir}, '
+                    'which is replaced as a whole')
+
+
+def _inside(path: str, folder: str) -> bool:
+    return osp.commonpath([path, folder]) == folder and path != folder
+
+
+def check_not_input(args: argparse.Namespace, source: FrameSource) -> None:
+    """No output may overwrite the input (a video file or frame files)."""
+    names = source.frame_names if source.frame_names is not None else [
+        source.path
+    ]
+    inputs = {osp.realpath(name) for name in names}
+    given = osp.realpath(args.input) if osp.exists(args.input) else None
+    for option, path in (('--out', args.out), ('--json', args.json),
+                         ('--png-dir', args.png_dir)):
+        if not path:
+            continue
+        real = osp.realpath(path)
+        if real == given or real in inputs:
+            raise OutputPathError(f'{option} {path}: is the input')
+        if option == '--png-dir':
+            held = sorted(name for name in inputs
+                          if name.startswith(real + os.sep))
+            if held:
+                raise OutputPathError(
+                    f'{option} {path}: holds the input ({held[0]}), and the '
+                    'folder is replaced as a whole')
+
+
+def index_ranges(indices: Sequence[int]) -> str:
+    """``[1, 3, 4, 5, 9]`` -> ``'1, 3-5, 9'``."""
+    parts: List[str] = []
+    indices = sorted(indices)
+    i = 0
+    while i < len(indices):
+        j = i
+        while j + 1 < len(indices) and indices[j + 1] == indices[j] + 1:
+            j += 1
+        parts.append(str(indices[i]) if i == j else
+                     f'{indices[i]}-{indices[j]}')
+        i = j + 1
+    return ', '.join(parts)
+
+
 def run(args: argparse.Namespace) -> dict:
-    """Run the demo; returns a summary (frames, tracks, output files)."""
-    source = open_frame_source(args.input, fps=args.fps)
+    """Run the demo; returns a summary (frames, skipped frames, tracks,
+    output files).
+
+    Nothing is written unless the whole run succeeds (see the module doc).
+    """
+    check_outputs(args)
+    try:
+        return _run(args)
+    except BaseException:
+        print('\nvideo_demo: the run failed, no output was written (files '
+              'already at the output paths are unchanged)', file=sys.stderr,
+              flush=True)
+        raise
+
+
+def _run(args: argparse.Namespace) -> dict:
+    source = open_frame_source(args.input, fps=args.fps,
+                               skip_bad_frames=args.skip_bad_frames)
+    check_not_input(args, source)
     print(f'input: {source}', flush=True)
-    model = init_vis_model(args.config, args.checkpoint, device=args.device,
-                           cfg_options=args.cfg_options)
-    classes = (getattr(model, 'dataset_meta', None) or {}).get('classes')
+    height, width = source.size
+    with StagedOutputs() as stage:
+        # every output is opened before the model is built: a path that
+        # cannot be written fails before any work
+        video_writer = Mp4Writer(stage.file(args.out), source.fps, height,
+                                 width)
+        png_writer: Optional[IdPngWriter] = None
+        if args.png_dir:
+            png_writer = IdPngWriter(stage.folder(args.png_dir), height,
+                                     width, bit_depth=args.png_bits)
+        json_path = stage.file(args.json) if args.json else None
+        try:
+            model = init_vis_model(args.config, args.checkpoint,
+                                   device=args.device,
+                                   cfg_options=args.cfg_options)
+            classes = (getattr(model, 'dataset_meta', None)
+                       or {}).get('classes')
+            json_writer: Optional[TracksJsonWriter] = None
+            if json_path is not None:
+                json_writer = TracksJsonWriter(
+                    json_path, len(source), height, width, classes=classes,
+                    fps=source.fps, video=str(args.input),
+                    frame_names=source.frame_names)
+            try:
+                summary = _track(args, source, model, classes, video_writer,
+                                 png_writer, json_writer)
+            except BaseException:
+                if json_writer is not None:
+                    json_writer.abort()
+                raise
+            if json_writer is not None:
+                json_writer.close()
+        finally:
+            video_writer.close()
+        stage.commit()
+    _print_summary(args, source, summary)
+    return summary
+
+
+def _track(args: argparse.Namespace, source: FrameSource, model,
+           classes, video_writer: Mp4Writer,
+           png_writer: Optional[IdPngWriter],
+           json_writer: Optional[TracksJsonWriter]) -> dict:
+    """Stream the frames through the model and the writers."""
     visualizer = ClipLocalVisualizer(name=f'video_demo_{id(source)}')
     visualizer.dataset_meta = dict(classes=classes)
     id_map = TrackIdMap()
     height, width = source.size
+    skipped: List[FrameDecodeError] = []
+    decoded: List[int] = []  # source index of every frame given the model
     current: Dict[str, np.ndarray] = {}
 
     def frames():
-        for frame in source:
+        for index, frame in source.iter_frames(args.skip_bad_frames,
+                                               skipped):
+            decoded.append(index)
             current['frame'] = frame
             yield frame
 
+    img_paths = None
+    if source.frame_names is not None:
+        names = source.frame_names
+
+        def img_paths(frame_id: int) -> str:
+            return names[decoded[frame_id]]
+
+    progress = ProgressBar(len(source))
+    marked = 0  # skipped frames passed on to the JSON / progress bar
+
+    def mark_skipped(before: int) -> None:
+        nonlocal marked
+        while marked < len(skipped) and skipped[marked].index < before:
+            if json_writer is not None:
+                json_writer.skip_frame(skipped[marked].index)
+            progress.update()
+            marked += 1
+
     start = time.time()
-    with contextlib.ExitStack() as stack:
-        video_writer = stack.enter_context(
-            Mp4Writer(args.out, source.fps, height, width))
-        png_writer: Optional[IdPngWriter] = None
-        if args.png_dir:
-            png_writer = IdPngWriter(args.png_dir, height, width,
-                                     bit_depth=args.png_bits)
-        json_writer: Optional[TracksJsonWriter] = None
-        if args.json:
-            json_writer = stack.enter_context(
-                TracksJsonWriter(
-                    args.json, len(source), height, width, classes=classes,
-                    fps=source.fps, video=str(args.input),
-                    frame_names=source.frame_names))
-        progress = ProgressBar(len(source))
-        results = inference_vis_video(
-            model, frames(), len(source), img_paths=source.frame_names)
-        for t, result in enumerate(results):
+    # the model sees the decoded frames as one video: frame ids 0, 1, ...
+    # without gaps; ori_video_length stays the source's frame count
+    results = inference_vis_video(model, frames(), len(source),
+                                  img_paths=img_paths)
+    with warnings.catch_warnings():
+        if args.skip_bad_frames:
+            warnings.filterwarnings(
+                'ignore', message=r'video \d+: only \d+ of video_length=')
+        for frame_id, result in enumerate(results):
+            t = decoded[frame_id]
+            mark_skipped(t)
             inst = frame_instances(result, height, width, args.score_thr)
             ids = id_map(inst['track_ids'])
             video_writer.write(
@@ -202,21 +367,50 @@ def run(args: argparse.Namespace) -> dict:
                 json_writer.add_frame(t, ids, inst['labels'], inst['scores'],
                                       inst['masks'], inst['track_ids'])
             progress.update()
-    seconds = time.time() - start
-    summary = dict(
+    mark_skipped(len(source))
+    if not decoded:
+        raise OSError(f'{args.input}: none of the {len(source)} frames can '
+                      f'be decoded (first error: {skipped[0]})')
+    skipped_indices = [e.index for e in skipped]
+    suspects = []
+    if source.frame_names is None:  # video: inter-frame coded
+        suspects = [
+            i - 1 for i in skipped_indices
+            if i > 0 and i - 1 not in skipped_indices
+        ]
+    return dict(
         frames=video_writer.num_frames,
+        source_frames=len(source),
+        skipped_frames=skipped_indices,
+        suspect_frames=suspects,
+        first_skip_reason=str(skipped[0]) if skipped else None,
         tracks=len(id_map),
-        seconds=seconds,
+        seconds=time.time() - start,
         out=args.out,
         png_dir=args.png_dir,
         json=args.json)
+
+
+def _print_summary(args: argparse.Namespace, source: FrameSource,
+                   summary: dict) -> None:
+    seconds = summary['seconds']
     print(f'\n{summary["frames"]} frames, {summary["tracks"]} tracks above '
           f'score {args.score_thr:g} in {seconds:.1f}s '
           f'({summary["frames"] / max(seconds, 1e-9):.1f} frames/s)')
+    skipped = summary['skipped_frames']
+    if skipped:
+        print(f'skipped {len(skipped)} of {summary["source_frames"]} frames '
+              f'that could not be decoded: {index_ranges(skipped)} (first: '
+              f'{summary["first_skip_reason"]})')
+        suspects = summary['suspect_frames']
+        if suspects:
+            print(f'note: frame{"s" if len(suspects) > 1 else ""} '
+                  f'{index_ranges(suspects)} (decoded just before an '
+                  'undecodable frame) may be damaged: OpenCV gives no '
+                  'signal for a damaged frame it still decodes')
     for key in ('out', 'png_dir', 'json'):
         if summary[key]:
             print(f'{key}: {osp.abspath(summary[key])}')
-    return summary
 
 
 def main(argv=None) -> dict:
@@ -224,4 +418,13 @@ def main(argv=None) -> dict:
 
 
 if __name__ == '__main__':
-    main(sys.argv[1:])
+    try:
+        main(sys.argv[1:])
+    except OutputPathError as e:  # nothing was done
+        print(f'video_demo.py: error: {e}', file=sys.stderr)
+        sys.exit(2)
+    except FrameDecodeError as e:
+        print(f'video_demo.py: error: {e}', file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -30,8 +30,8 @@ from __future__ import annotations
 import copy
 import warnings
 from pathlib import Path
-from typing import (Any, Iterable, Iterator, List, Optional, Sequence,
-                    Union)
+from typing import (Any, Callable, Iterable, Iterator, List, Optional,
+                    Sequence, Union)
 
 import numpy as np
 import torch
@@ -309,7 +309,9 @@ def inference_vis_video(model: nn.Module,
                         frames: Iterable[np.ndarray],
                         video_length: int,
                         video_id: int = 0,
-                        img_paths: Optional[Sequence[str]] = None
+                        img_paths: Union[Sequence[str],
+                                         Callable[[int], Optional[str]],
+                                         None] = None
                         ) -> Iterator[VISResult]:
     """Run an online VIS model on a video, one frame at a time.
 
@@ -325,8 +327,11 @@ def inference_vis_video(model: nn.Module,
         video_length (int): Number of frames (the models' ``frame_id`` /
             ``ori_video_length`` refer to it).
         video_id (int): Video id of the metainfo. Defaults to 0.
-        img_paths (Sequence[str], optional): Source file of each frame
-            (metainfo ``img_path``). Defaults to None.
+        img_paths (Sequence[str] | Callable, optional): Source file of each
+            frame (metainfo ``img_path``), or a function ``frame_id ->
+            path`` called as each frame is packed (for frames whose files
+            are known only as they come, e.g. when undecodable ones are
+            skipped). Defaults to None.
 
     Yields:
         TrackDataSample | DetDataSample: What ``model.test_step`` returns for
@@ -343,7 +348,7 @@ def inference_vis_video(model: nn.Module,
     video_length = int(video_length)
     if video_length <= 0:
         raise ValueError(f'video_length must be positive, got {video_length}')
-    if img_paths is not None:
+    if img_paths is not None and not callable(img_paths):
         img_paths = list(img_paths)
         if len(img_paths) != video_length:
             raise ValueError(f'{len(img_paths)} img_paths for a video of '
@@ -356,7 +361,8 @@ def inference_vis_video(model: nn.Module,
 
 def _stream(model: nn.Module, pipeline: Compose,
             frames: Iterable[np.ndarray], video_length: int, video_id: int,
-            img_paths: Optional[List[str]]) -> Iterator[VISResult]:
+            img_paths: Union[List[str], Callable[[int], Optional[str]],
+                             None]) -> Iterator[VISResult]:
     """The generator behind :func:`inference_vis_video`."""
     num = 0
     scope = _config_scope(model.cfg)
@@ -364,9 +370,14 @@ def _stream(model: nn.Module, pipeline: Compose,
         if frame_id >= video_length:
             raise ValueError(f'video {video_id}: more frames than '
                              f'video_length={video_length}')
-        packed = pack_vis_frame(
-            pipeline, frame, frame_id, video_length, video_id,
-            img_path=None if img_paths is None else img_paths[frame_id])
+        if img_paths is None:
+            img_path = None
+        elif callable(img_paths):
+            img_path = img_paths(frame_id)
+        else:
+            img_path = img_paths[frame_id]
+        packed = pack_vis_frame(pipeline, frame, frame_id, video_length,
+                                video_id, img_path=img_path)
         # neither grad mode nor scope is held across the yield
         with torch.no_grad(), DefaultScope.overwrite_default_scope(scope):
             results = model.test_step(pseudo_collate([packed]))

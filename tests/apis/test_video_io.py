@@ -1,8 +1,13 @@
 """Tests of ``mmvis_pretrain.apis.video_sources`` and ``video_writers``:
 frame sources (video file, folder, glob), natural sort, the MP4 / id-PNG /
-tracks-JSON writers."""
+tracks-JSON writers, undecodable frames (error or skipped), output path
+checks and outputs staged in temporaries."""
 import json
 import os
+import os.path as osp
+import stat
+import sys
+import warnings
 
 import cv2
 import numpy as np
@@ -13,6 +18,14 @@ from mmvis_pretrain.apis import (DEFAULT_FPS, IdPngWriter,
                                  ImageSequenceSource, Mp4Writer, TrackIdMap,
                                  TracksJsonWriter, VideoFileSource, encode_rle,
                                  natural_sorted, open_frame_source)
+from mmvis_pretrain.apis.video_sources import FrameDecodeError
+from mmvis_pretrain.apis.video_writers import (OutputPathError,
+                                               StagedOutputs,
+                                               check_output_file,
+                                               check_output_folder)
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from vis_demo_helpers import damage_jpeg, damage_mp4  # noqa: E402
 
 H, W = 64, 96
 
@@ -182,7 +195,8 @@ def test_unreadable_frames_are_named(tmp_path):
     folder.mkdir()
     _write(folder / '1.png', _flat(10))
     (folder / '2.jpg').write_bytes(b'garbage, not a jpeg')
-    with pytest.raises(OSError, match=r'cannot read the image .*2\.jpg'):
+    with pytest.raises(OSError, match=r'cannot read the image .*2\.jpg '
+                       r'\(frame 1 of .*bad_header\)'):
         open_frame_source(folder)
 
     folder = tmp_path / 'truncated'
@@ -298,7 +312,8 @@ def test_tracks_json_writer(tmp_path):
     data = json.loads(path.read_text())
     assert {k: v for k, v in data.items() if k != 'tracks'} == dict(
         video='in.mp4', height=H, width=W, fps=12.0, num_frames=4,
-        classes=['person', 'dog'], frame_names=['a', 'b', 'c', 'd'])
+        classes=['person', 'dog'], frame_names=['a', 'b', 'c', 'd'],
+        skipped_frames=[])
     one, two = data['tracks']
     assert {k: v for k, v in one.items() if k != 'segmentations'} == dict(
         id=1, track_id=0, label=0, category='person', score=0.8,
@@ -337,3 +352,247 @@ def test_tracks_json_writer_failures(tmp_path):
         writer.add_frame(1, [1, 2], [0], [0.5], np.zeros((2, H, W), bool))
     writer.close()
     assert json.loads((tmp_path / 'x.json').read_text())['tracks'] == []
+
+
+# --------------------------------------------------------------------------
+# undecodable frames: an error, or skipped and counted
+# --------------------------------------------------------------------------
+def _damaged_mp4(tmp_path):
+    """8 frames, data zeroed from the middle of frame 3: 0-3 decode (3
+    damaged, silently), 4-7 do not."""
+    path = tmp_path / 'good.mp4'
+    with Mp4Writer(path, 12, H, W) as writer:
+        for frame in _moving_square_rgb(8):
+            writer.write(frame)
+    return damage_mp4(str(path), str(tmp_path / 'bad.mp4'), first_frame=3)
+
+
+def test_video_file_undecodable_frames(tmp_path):
+    source = open_frame_source(_damaged_mp4(tmp_path))
+    assert len(source) == 8  # the container's tables are intact
+    frames = iter(source)
+    for _ in range(4):
+        next(frames)
+    with pytest.raises(FrameDecodeError,
+                       match=r'bad\.mp4: cannot decode frame 4 \(the '
+                       r'container reports 8 frames\)') as info:
+        next(frames)
+    assert (info.value.index, info.value.name) == (4, source.path)
+    assert isinstance(info.value, OSError)  # as before
+
+    skipped = []
+    decoded = list(source.iter_frames(skip_bad_frames=True, skipped=skipped))
+    assert [index for index, _ in decoded] == [0, 1, 2, 3]
+    assert [e.index for e in skipped] == [4, 5, 6, 7]
+    assert all(isinstance(e, FrameDecodeError) for e in skipped)
+    # the strict iteration is unchanged by a skipping one
+    with pytest.raises(FrameDecodeError, match='frame 4'):
+        list(source.iter_frames())
+
+
+def test_frame_folder_undecodable_frames(tmp_path):
+    """A PNG cut short (header reads, pixels do not) and a file that is no
+    image at all: strict, the first fails when reached and the second when
+    the folder is opened (both name the file and the frame); skipping, both
+    are left out and reported."""
+    folder = tmp_path / 'frames'
+    folder.mkdir()
+    for t in range(5):
+        _write(folder / f'{t}.png', _flat(10 * t + 10))
+    damage_jpeg(str(folder / '1.png'))  # works for any format: cut short
+    source = open_frame_source(folder)
+    frames = source.iter_frames()
+    assert next(frames)[0] == 0
+    with pytest.raises(FrameDecodeError, match=r'cannot decode frame 1: '
+                       r'.*1\.png') as info:
+        next(frames)
+    assert info.value.index == 1
+
+    (folder / '3.png').write_bytes(b'no image')
+    with pytest.raises(FrameDecodeError, match=r'cannot read the image .*'
+                       r'3\.png \(frame 3 of .*frames\)'):
+        open_frame_source(folder)
+    source = open_frame_source(folder, skip_bad_frames=True)
+    assert len(source) == 5 and source.size == (H, W)
+    skipped = []
+    decoded = list(source.iter_frames(skip_bad_frames=True, skipped=skipped))
+    assert [t for t, _ in decoded] == [0, 2, 4]
+    assert [int(f.mean()) for _, f in decoded] == [10, 30, 50]
+    assert [(e.index, osp.basename(e.name)) for e in skipped] == [
+        (1, '1.png'), (3, '3.png')]
+    with pytest.raises(FrameDecodeError, match='frame 1'):
+        list(source)  # a plain iteration still fails at the first one
+
+    for t in (0, 1, 2, 4):  # no header left to read
+        (folder / f'{t}.png').write_bytes(b'no image')
+    with pytest.raises(ValueError,
+                       match=r'frames: none of its 5 image files can be read'):
+        open_frame_source(folder, skip_bad_frames=True)
+
+
+class _FakeCapture:
+    """cv2.VideoCapture stand-in: ``reads`` is a list of (ok, timestamp in
+    ms) for 4 frames at 10 fps."""
+
+    reads = []
+
+    def __init__(self, path):
+        self._reads = list(type(self).reads)
+        self._msec = 0.0
+
+    def isOpened(self):
+        return True
+
+    def get(self, prop):
+        import cv2
+        return {cv2.CAP_PROP_FRAME_COUNT: 4, cv2.CAP_PROP_FRAME_WIDTH: W,
+                cv2.CAP_PROP_FRAME_HEIGHT: H, cv2.CAP_PROP_FPS: 10.0,
+                cv2.CAP_PROP_POS_MSEC: self._msec}[prop]
+
+    def read(self):
+        ok, self._msec = self._reads.pop(0)
+        return ok, (_flat(int(self._msec) // 10) if ok else None)
+
+    def release(self):
+        pass
+
+
+def test_video_file_read_positions_after_a_failure(monkeypatch):
+    """OpenCV may consume damaged data of several frames in one read() and
+    return a later frame: the source then warns that the skipped indices
+    are read positions (the decoded frame's timestamp names its real
+    frame); with timestamps that agree, it says nothing."""
+    from mmvis_pretrain.apis import video_sources
+    monkeypatch.setattr(video_sources.cv2, 'VideoCapture', _FakeCapture)
+    _FakeCapture.reads = [(True, 0.0), (False, 0.0), (True, 300.0),
+                          (False, 0.0)]
+    source = video_sources.VideoFileSource('fake.mp4')
+    skipped = []
+    with pytest.warns(UserWarning, match=r'fake\.mp4: the frame read at '
+                      r'position 2 has the timestamp of frame 3 \(0\.3 s '
+                      r'at 10 fps\)'):
+        decoded = list(source.iter_frames(True, skipped))
+    assert [t for t, _ in decoded] == [0, 2]
+    assert [e.index for e in skipped] == [1, 3]
+
+    _FakeCapture.reads = [(True, 0.0), (False, 0.0), (True, 200.0),
+                          (True, 300.0)]
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        assert [t for t, _ in source.iter_frames(True, [])] == [0, 2, 3]
+
+
+# --------------------------------------------------------------------------
+# output paths and staged outputs
+# --------------------------------------------------------------------------
+def test_check_output_paths(tmp_path):
+    (tmp_path / 'file').write_text('x')
+    (tmp_path / 'dir.mp4').mkdir()
+    assert check_output_file(tmp_path / 'new' / 'deeper' / 'o.mp4', '--out',
+                             ('.mp4', )) == tmp_path / 'new/deeper/o.mp4'
+    assert check_output_file(tmp_path / 'O.MP4', '--out', ('.mp4', ))
+    errors = [
+        (lambda: check_output_file(tmp_path / 'o.avi', '--out', ('.mp4', )),
+         r'^--out .*o\.avi: unsupported extension \.avi \(use \.mp4\)$'),
+        (lambda: check_output_file(tmp_path / 'dir.mp4', '--out'),
+         r'^--out .*dir\.mp4: is a folder$'),
+        (lambda: check_output_file(tmp_path / 'file' / 'x' / 't.json',
+                                   '--json'),
+         r'^--json .*t\.json: cannot be written: .*file is a file, not a '
+         r'folder$'),
+        (lambda: check_output_folder(tmp_path / 'file', '--png-dir'),
+         r'^--png-dir .*file: is a file$'),
+        (lambda: check_output_file(tmp_path, '--json'), 'is a folder'),
+    ]
+    for call, message in errors:
+        with pytest.raises(OutputPathError, match=message):
+            call()
+    assert issubclass(OutputPathError, ValueError)
+
+    ids = tmp_path / 'ids'
+    ids.mkdir()
+    assert check_output_folder(ids, '--png-dir') == ids  # empty
+    (ids / '000000.png').write_bytes(b'')
+    (ids / '000017.png').write_bytes(b'')
+    assert check_output_folder(ids, '--png-dir') == ids  # an earlier run's
+    (ids / 'sub').mkdir()
+    (ids / 'a.png').write_bytes(b'')
+    with pytest.raises(OutputPathError, match=r'not id PNGs of an earlier '
+                       r'run \(a\.png, sub\)'):
+        check_output_folder(ids, '--png-dir')
+
+
+def test_check_output_paths_read_only_folder(tmp_path, monkeypatch):
+    """A folder without write permission is refused (as root, which may
+    write anyway, the permission answer is stubbed)."""
+    folder = tmp_path / 'ro'
+    folder.mkdir()
+    folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
+    if os.geteuid() == 0:
+        from mmvis_pretrain.apis import video_writers
+        real_access = os.access
+        monkeypatch.setattr(
+            video_writers.os, 'access', lambda path, mode: False if str(
+                path) == str(folder) else real_access(path, mode))
+    try:
+        with pytest.raises(OutputPathError, match=r'^--json .*t\.json: '
+                           r'cannot be written: the folder .*ro is not '
+                           r'writable$'):
+            check_output_file(folder / 'sub' / 't.json', '--json')
+    finally:
+        folder.chmod(stat.S_IRWXU)
+
+
+def test_staged_outputs_commit(tmp_path):
+    out, ids = tmp_path / 'new' / 'o.mp4', tmp_path / 'ids'
+    ids.mkdir()
+    (ids / '000009.png').write_bytes(b'old run')  # replaced as a whole
+    stage = StagedOutputs()
+    tmp_out, tmp_ids = stage.file(out), stage.folder(ids)
+    assert tmp_out.parent == out.parent and tmp_out.suffix == '.mp4'
+    assert tmp_out.name.startswith('.') and tmp_ids.parent == ids.parent
+    tmp_out.write_bytes(b'video')
+    (tmp_ids / '000000.png').write_bytes(b'new')
+    assert not out.exists() and (ids / '000009.png').exists()
+    stage.commit()
+    assert out.read_bytes() == b'video'
+    assert os.listdir(ids) == ['000000.png']
+    assert sorted(os.listdir(tmp_path)) == ['ids', 'new']
+    assert os.listdir(out.parent) == ['o.mp4']
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o666 & ~umask
+    assert stat.S_IMODE(ids.stat().st_mode) == 0o777 & ~umask
+
+
+def test_staged_outputs_discard(tmp_path):
+    """Discarding removes the temporaries and the folders made for them;
+    the existing outputs are untouched."""
+    out = tmp_path / 'o.mp4'
+    out.write_bytes(b'previous')
+    with pytest.raises(RuntimeError, match='boom'):
+        with StagedOutputs() as stage:
+            stage.file(out).write_bytes(b'partial')
+            folder = stage.folder(tmp_path / 'a' / 'b' / 'ids')
+            (folder / '000000.png').write_bytes(b'partial')
+            stage.file(tmp_path / 'a' / 't.json')
+            raise RuntimeError('boom')
+    assert os.listdir(tmp_path) == ['o.mp4']
+    assert out.read_bytes() == b'previous'
+
+
+def test_tracks_json_writer_skipped_frames(tmp_path):
+    path = tmp_path / 't.json'
+    with TracksJsonWriter(path, 4, H, W) as writer:
+        writer.add_frame(0, [1], [0], [0.5], _rect((0, 0, 4, 4))[None])
+        writer.skip_frame(1)
+        writer.skip_frame(2)
+        with pytest.raises(ValueError, match='frames must increase'):
+            writer.skip_frame(2)
+        writer.add_frame(3, [1], [0], [0.5], _rect((0, 0, 4, 4))[None])
+    data = json.loads(path.read_text())
+    assert data['skipped_frames'] == [1, 2] and data['num_frames'] == 4
+    track = data['tracks'][0]
+    assert track['segmentations'][1:3] == [None, None]
+    assert (track['first_frame'], track['last_frame'],
+            track['num_frames']) == (0, 3, 2)

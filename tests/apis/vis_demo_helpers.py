@@ -9,14 +9,21 @@
 * :class:`ScriptedTracksVIS`: a registered model that follows the online
   VIS protocol with hand-made ``pred_track_instances`` (fixed rectangles per
   ``frame_id``, see :data:`SCRIPT`), so the demo outputs can be checked
-  exactly; it records the metainfo and input shape of every call.
+  exactly; it records the metainfo and input shape of every call;
+* :func:`mp4_sample_ranges` / :func:`damage_mp4`: where each frame's
+  compressed data lies in an ``.mp4`` (read from its sample tables), and a
+  copy of a video whose data is zeroed from a given frame on (a video whose
+  second half is corrupt, as a broken download or disk gives);
+* :func:`damage_jpeg`: a JPEG whose header is intact but whose image data
+  is cut short.
 
 Import from tests in other folders with::
 
     sys.path.insert(0, <repo>/tests/apis); import vis_demo_helpers
 """
 import os.path as osp
-from typing import List
+import struct
+from typing import Iterator, List, Tuple
 
 import numpy as np
 import torch
@@ -183,3 +190,92 @@ def scripted_config(scale=(96, 64)) -> Config:
                             ]),
                         dict(type='PackTrackInputs')
                     ]))))
+
+
+# --------------------------------------------------------------------------
+# damaged inputs
+# --------------------------------------------------------------------------
+def _mp4_boxes(data: bytes, start: int,
+               end: int) -> Iterator[Tuple[str, int, int]]:
+    """(type, payload start, box end) of the ISO-BMFF boxes in a range."""
+    pos = start
+    while pos + 8 <= end:
+        size, kind = struct.unpack('>I4s', data[pos:pos + 8])
+        header = 8
+        if size == 1:
+            size = struct.unpack('>Q', data[pos + 8:pos + 16])[0]
+            header = 16
+        elif size == 0:
+            size = end - pos
+        yield kind.decode('latin-1'), pos + header, pos + size
+        pos += size
+
+
+def _mp4_box(data: bytes, start: int, end: int,
+             path: List[str]) -> Tuple[int, int]:
+    for kind, payload, box_end in _mp4_boxes(data, start, end):
+        if kind == path[0]:
+            if len(path) == 1:
+                return payload, box_end
+            return _mp4_box(data, payload, box_end, path[1:])
+    raise ValueError(f'no {"/".join(path)} box')
+
+
+def mp4_sample_ranges(path: str) -> List[Tuple[int, int]]:
+    """``(file offset, size)`` of every sample (frame) of the first track of
+    an ``.mp4``, from its ``stsz`` / ``stsc`` / ``stco`` tables."""
+    data = open(path, 'rb').read()
+    stbl = _mp4_box(data, 0, len(data),
+                    ['moov', 'trak', 'mdia', 'minf', 'stbl'])
+
+    def table(name):
+        start, end = _mp4_box(data, stbl[0], stbl[1], [name])
+        return data[start:end]
+
+    stsz = table('stsz')
+    uniform, count = struct.unpack('>II', stsz[4:12])
+    sizes = [uniform] * count if uniform else list(
+        struct.unpack(f'>{count}I', stsz[12:12 + 4 * count]))
+    stco = table('stco')
+    num_chunks = struct.unpack('>I', stco[4:8])[0]
+    chunks = struct.unpack(f'>{num_chunks}I', stco[8:8 + 4 * num_chunks])
+    stsc = table('stsc')
+    runs = [
+        struct.unpack('>III', stsc[8 + 12 * i:20 + 12 * i])
+        for i in range(struct.unpack('>I', stsc[4:8])[0])
+    ]
+    ranges = []
+    for chunk, offset in enumerate(chunks, 1):
+        per_chunk = [run for run in runs if run[0] <= chunk][-1][1]
+        for _ in range(per_chunk):
+            if len(ranges) == count:
+                break
+            ranges.append((offset, sizes[len(ranges)]))
+            offset += sizes[len(ranges) - 1]
+    return ranges
+
+
+def damage_mp4(src: str, dst: str, first_frame: int,
+               fraction: float = 0.5) -> str:
+    """Copy ``src`` to ``dst`` with the compressed data zeroed from
+    ``fraction`` into frame ``first_frame`` to the end of the last frame
+    (the container's tables stay intact, so the frame count is unchanged).
+    """
+    ranges = mp4_sample_ranges(src)
+    data = bytearray(open(src, 'rb').read())
+    offset, size = ranges[first_frame]
+    start = offset + int(size * fraction)
+    end = max(o + s for o, s in ranges)
+    data[start:end] = bytes(end - start)
+    with open(dst, 'wb') as f:
+        f.write(bytes(data))
+    return dst
+
+
+def damage_jpeg(path: str, keep: float = 0.5) -> str:
+    """Cut the JPEG ``path`` to its first ``keep`` part: the header (size)
+    still reads, the pixels no longer decode."""
+    data = open(path, 'rb').read()
+    with open(path, 'wb') as f:
+        f.write(data[:int(len(data) * keep)])
+    return path

@@ -5,10 +5,15 @@
   odd names: the MP4 (frame count, size, fps, mask colours), the id PNGs and
   the tracks JSON are checked exactly;
 * mmdet's MaskTrackRCNN (shrunk, random weights, saved as a checkpoint) on
-  an .mp4: the outputs are well-formed and agree with each other.
+  an .mp4: the outputs are well-formed and agree with each other;
+* bad input and faults: an .mp4 whose second half is corrupt, a frame
+  folder with a corrupt JPEG (with and without ``--skip-bad-frames``),
+  unusable output paths, a run interrupted half-way: no partial output, a
+  previous output left untouched, an error naming the frame / argument.
 """
 import importlib.util
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -22,6 +27,7 @@ import torch
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(REPO, 'tests', 'apis'))
 from vis_demo_helpers import (CLASSES, SCRIPT, H, W,  # noqa: E402
+                              ScriptedTracksVIS, damage_jpeg, damage_mp4,
                               make_frames, rect_mask, save_random_checkpoint,
                               scripted_config, tiny_masktrack_config)
 
@@ -354,3 +360,268 @@ def test_demo_online_mask2former_on_synthetic_frames(tmp_path, synthetic_root):
         for rle in track['segmentations']:
             if rle is not None:
                 assert rle['size'] == list(first.shape[:2])
+
+
+# --------------------------------------------------------------------------
+# bad input and faults: no partial outputs
+# --------------------------------------------------------------------------
+def _tree(folder):
+    """Every file and folder under ``folder`` (relative paths)."""
+    out = set()
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            out.add(osp.relpath(osp.join(root, name), folder))
+    return out
+
+
+def _outputs(tmp_path):
+    """--out, --png-dir and --json paths in ``tmp_path/results``."""
+    results = tmp_path / 'results'
+    return results / 'out.mp4', results / 'ids', results / 'tracks.json'
+
+
+def _previous_output(out):
+    """A good output of an earlier run at ``out``; returns its bytes."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    _write_mp4(out, make_frames(2, seed=3), fps=5)
+    return out.read_bytes()
+
+
+@pytest.fixture
+def damaged_mp4(tmp_path):
+    """An 8-frame .mp4 (12 fps) whose compressed data is zeroed from the
+    middle of frame 3 on: frame 3 still decodes (damaged, without any
+    error), frames 4-7 do not."""
+    good = _write_mp4(tmp_path / 'good.mp4', make_frames(8), fps=12)
+    return damage_mp4(good, str(tmp_path / 'in_bad.mp4'), first_frame=3)
+
+
+def test_demo_corrupt_mp4_leaves_nothing(tmp_path, scripted, damaged_mp4,
+                                         capsys):
+    """(a) The run fails at frame 4 naming it and the input; no output is
+    left (no 4-frame out.mp4, no PNGs, no JSON, no temporaries) and the
+    out.mp4 of an earlier run is unchanged."""
+    config, checkpoint = scripted
+    out, png_dir, json_file = _outputs(tmp_path)
+    previous = _previous_output(out)
+    before = _tree(tmp_path)
+    with pytest.raises(OSError, match=r'in_bad\.mp4: cannot decode frame 4 '
+                       r'\(the container reports 8 frames\)'):
+        video_demo.main([
+            damaged_mp4, config, checkpoint, '--out', str(out), '--png-dir',
+            str(png_dir), '--json', str(json_file)
+        ])
+    assert out.read_bytes() == previous
+    assert not png_dir.exists() and not json_file.exists()
+    assert _tree(tmp_path) == before  # no temporaries left either
+    assert 'no output was written' in capsys.readouterr().err
+
+
+def test_demo_corrupt_mp4_skip_bad_frames(tmp_path, scripted, damaged_mp4,
+                                          capsys):
+    """(b) --skip-bad-frames: frames 4-7 are skipped and reported; the model
+    sees frames 0-3 as frame ids 0-3; the MP4 has the 4 decoded frames, the
+    PNGs keep the source indices, the JSON has null at skipped frames and
+    lists them; the earlier out.mp4 is replaced."""
+    config, checkpoint = scripted
+    out, png_dir, json_file = _outputs(tmp_path)
+    previous = _previous_output(out)
+    ScriptedTracksVIS.calls.clear()
+    summary = video_demo.main([
+        damaged_mp4, config, checkpoint, '--out', str(out), '--png-dir',
+        str(png_dir), '--json', str(json_file), '--skip-bad-frames'
+    ])
+    printed = capsys.readouterr().out
+    assert summary['skipped_frames'] == [4, 5, 6, 7]
+    assert (summary['frames'], summary['source_frames']) == (4, 8)
+    assert 'skipped 4 of 8 frames that could not be decoded: 4-7' in printed
+    assert 'frame 3 (decoded just before an undecodable frame) may be ' \
+        'damaged' in printed
+    assert [call[0]['frame_id'] for call in ScriptedTracksVIS.calls] == [
+        0, 1, 2, 3
+    ]
+    assert out.read_bytes() != previous
+    frames, fps, width, height = _read_mp4(out)
+    assert (len(frames), fps, width, height) == (4, 12.0, W, H)
+    assert sorted(os.listdir(png_dir)) == [f'{t:06d}.png' for t in range(4)]
+    data = json.loads(json_file.read_text())
+    assert data['num_frames'] == 8 and data['skipped_frames'] == [4, 5, 6, 7]
+    for track in data['tracks']:
+        assert len(track['segmentations']) == 8
+        assert track['segmentations'][4:] == [None] * 4
+    assert sorted(_tree(out.parent)) == sorted(
+        ['out.mp4', 'ids', 'tracks.json'] +
+        [osp.join('ids', f'{t:06d}.png') for t in range(4)])
+
+
+def test_demo_unwritable_json_fails_before_the_model(tmp_path, scripted,
+                                                     monkeypatch):
+    """(c) A --json path whose parent is a regular file: an error naming
+    --json and the path before the model is built; nothing written."""
+    config, checkpoint = scripted
+    video = _write_mp4(tmp_path / 'in.mp4', make_frames(3), fps=5)
+    blocker = tmp_path / 'not_a_folder'
+    blocker.write_text('a file')
+
+    def no_model(*args, **kwargs):
+        raise AssertionError('the model must not be built')
+
+    monkeypatch.setattr(video_demo, 'init_vis_model', no_model)
+    out, png_dir, _ = _outputs(tmp_path)
+    before = _tree(tmp_path)
+    bad_json = blocker / 'tracks.json'
+    with pytest.raises(ValueError,
+                       match=r'--json .*not_a_folder/tracks\.json: '
+                       r'.*not_a_folder is a file, not a folder'):
+        video_demo.main([
+            video, config, checkpoint, '--out', str(out), '--png-dir',
+            str(png_dir), '--json', str(bad_json)
+        ])
+    assert _tree(tmp_path) == before  # no out.mp4, no PNG folder, no results/
+
+
+def test_demo_output_path_checks(tmp_path, scripted, monkeypatch):
+    """Every unusable output path fails before the model, naming the
+    argument, and leaves the file system as it was."""
+    config, checkpoint = scripted
+    video = _write_mp4(tmp_path / 'in.mp4', make_frames(3), fps=5)
+    monkeypatch.setattr(video_demo, 'init_vis_model', None)  # never called
+    (tmp_path / 'a_dir.mp4').mkdir()
+    (tmp_path / 'a_file').write_text('x')
+    foreign = tmp_path / 'foreign'
+    foreign.mkdir()
+    (foreign / '000000.png').write_bytes(b'')
+    (foreign / 'notes.txt').write_text('not ours')
+    frames_dir = tmp_path / 'frames'
+    frames_dir.mkdir()
+    cv2.imwrite(str(frames_dir / '000000.png'), make_frames(1)[0])
+    out = str(tmp_path / 'o.mp4')
+    cases = [
+        (['--out', str(tmp_path / 'o.avi')],
+         r'--out .*o\.avi: unsupported extension \.avi \(use \.mp4\)'),
+        (['--out', str(tmp_path / 'a_dir.mp4')],
+         r'--out .*a_dir\.mp4: is a folder'),
+        (['--out', str(tmp_path / 'a_file' / 'o.mp4')],
+         r'--out .*a_file is a file, not a folder'),
+        (['--out', out, '--png-dir', str(tmp_path / 'a_file')],
+         r'--png-dir .*a_file: is a file'),
+        (['--out', out, '--png-dir', str(foreign)],
+         r'--png-dir .*foreign: holds files that are not id PNGs of an '
+         r'earlier run \(notes\.txt\)'),
+        (['--out', out, '--json', str(tmp_path / 'a_dir.mp4')],
+         r'--json .*a_dir\.mp4: is a folder'),
+        (['--out', out, '--json', out], r'--json .*o\.mp4: is also --out'),
+        (['--out', video], r'--out .*in\.mp4: is the input'),
+    ]
+    before = _tree(tmp_path)
+    for extra, message in cases:
+        with pytest.raises(ValueError, match=message):
+            video_demo.main([video, config, checkpoint] + extra)
+        assert _tree(tmp_path) == before, extra
+    # a frame folder of 000000.png ... is an input, never a --png-dir
+    with pytest.raises(ValueError, match=r'--png-dir .*frames: is the input'):
+        video_demo.main([str(frames_dir), config, checkpoint, '--out', out,
+                         '--png-dir', str(frames_dir)])
+    assert _tree(tmp_path) == before
+
+
+def test_demo_cli_output_error_exit_code(tmp_path, scripted):
+    """Run as a script: exit code 2, a one-line error naming --json, no
+    traceback, nothing written."""
+    config, checkpoint = scripted
+    video = _write_mp4(tmp_path / 'in.mp4', make_frames(2), fps=5)
+    (tmp_path / 'blocker').write_text('a file')
+    before = _tree(tmp_path)
+    proc = subprocess.run(
+        [sys.executable, osp.join(REPO, 'demo', 'video_demo.py'), video,
+         config, checkpoint, '--out', str(tmp_path / 'o.mp4'), '--json',
+         str(tmp_path / 'blocker' / 't.json'), '--device', 'cpu'],
+        capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 2, proc.stderr
+    assert 'error: --json' in proc.stderr and 'blocker' in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert _tree(tmp_path) == before
+
+
+@pytest.mark.parametrize('damage', ['pixels', 'header'])
+def test_demo_frame_folder_with_corrupt_jpeg(tmp_path, scripted, damage,
+                                             capsys):
+    """(d) f4.jpg (frame 3 of 6) is corrupt: its pixels do not decode (the
+    run fails at frame 3, after the model has seen frames 0-2) or its
+    header does not read (the run fails when the folder is opened). The
+    error names the file and the frame; nothing is written. With
+    --skip-bad-frames the run succeeds without frame 3."""
+    config, checkpoint = scripted
+    folder = tmp_path / 'frames'
+    folder.mkdir()
+    for t, frame in enumerate(make_frames(6)):
+        cv2.imwrite(str(folder / f'f{t + 1}.jpg'), frame)
+    bad = folder / 'f4.jpg'
+    if damage == 'pixels':
+        damage_jpeg(str(bad))
+    else:
+        bad.write_bytes(b'this is no JPEG')
+    out, png_dir, json_file = _outputs(tmp_path)
+    args = [str(folder), config, checkpoint, '--out', str(out), '--png-dir',
+            str(png_dir), '--json', str(json_file)]
+    before = _tree(tmp_path)
+    message = (r'cannot decode frame 3: .*f4\.jpg' if damage == 'pixels' else
+               r'cannot read the image .*f4\.jpg \(frame 3 of ')
+    ScriptedTracksVIS.calls.clear()
+    with pytest.raises(OSError, match=message):
+        video_demo.main(args)
+    assert len(ScriptedTracksVIS.calls) == (3 if damage == 'pixels' else 0)
+    assert _tree(tmp_path) == before
+    assert 'no output was written' in capsys.readouterr().err
+
+    ScriptedTracksVIS.calls.clear()
+    summary = video_demo.main(args + ['--skip-bad-frames'])
+    assert 'skipped 1 of 6 frames that could not be decoded: 3' in \
+        capsys.readouterr().out
+    assert (summary['frames'], summary['skipped_frames']) == (5, [3])
+    # the model sees the 5 good frames as one video, in order
+    assert [(c[0]['frame_id'], osp.basename(c[0]['img_path']))
+            for c in ScriptedTracksVIS.calls] == [
+                (0, 'f1.jpg'), (1, 'f2.jpg'), (2, 'f3.jpg'), (3, 'f5.jpg'),
+                (4, 'f6.jpg')]
+    assert len(_read_mp4(out)[0]) == 5
+    assert sorted(os.listdir(png_dir)) == [
+        f'{t:06d}.png' for t in (0, 1, 2, 4, 5)]
+    data = json.loads(json_file.read_text())
+    assert data['skipped_frames'] == [3] and data['num_frames'] == 6
+    assert [osp.basename(n) for n in data['frame_names']] == [
+        f'f{t}.jpg' for t in range(1, 7)]
+    for track in data['tracks']:
+        assert track['segmentations'][3] is None
+
+
+def test_demo_interrupted_run_leaves_previous_outputs(tmp_path, scripted,
+                                                      monkeypatch, capsys):
+    """A KeyboardInterrupt half-way (frame 2 of 6): temporaries removed, the
+    outputs of an earlier run (MP4, PNG folder, JSON) unchanged."""
+    config, checkpoint = scripted
+    video = _write_mp4(tmp_path / 'in.mp4', make_frames(6), fps=12)
+    out, png_dir, json_file = _outputs(tmp_path)
+    args = [video, config, checkpoint, '--out', str(out), '--png-dir',
+            str(png_dir), '--json', str(json_file)]
+    video_demo.main(args)  # a good earlier run
+    before = {p: (tmp_path / p).read_bytes() for p in _tree(tmp_path)
+              if (tmp_path / p).is_file()}
+    tree = _tree(tmp_path)
+
+    real = video_demo.frame_instances
+    seen = []
+
+    def interrupt(*args, **kwargs):
+        seen.append(1)
+        if len(seen) == 3:  # frame 2
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(video_demo, 'frame_instances', interrupt)
+    capsys.readouterr()
+    with pytest.raises(KeyboardInterrupt):
+        video_demo.main(args)
+    assert _tree(tmp_path) == tree
+    assert {p: (tmp_path / p).read_bytes() for p in before} == before
+    assert 'no output was written' in capsys.readouterr().err
