@@ -1,12 +1,17 @@
 """Video instance segmentation dataset over raw or CocoVID JSON."""
 import logging
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from mmdet.datasets import BaseVideoDataset
 from mmengine.logging import print_log
 
 from ..registry import DATASETS
-from .vis_json import load_vis_json, video_frames
+from ..structures import SegmentationChecker
+from .vis_json import (VISAnnotationError, annotations_of, load_vis_json,
+                       video_frames)
+
+#: When the compressed RLE masks of a file are decoded to check their size.
+MASK_CHECKS = ('lazy', 'eager')
 
 
 @DATASETS.register_module()
@@ -25,17 +30,40 @@ class VISDataset(BaseVideoDataset):
     Without ``classes`` in the metainfo, all categories of the file are used
     in id order. Raw annotation ids become the ``instance_id`` (>= 1).
 
+    Bad input fails with a :class:`VISAnnotationError` naming the file,
+    video, annotation and frame (see ``docs/reliability.md``): every mask is
+    checked against its frame's size at load time, except that decoding the
+    runs of compressed RLE strings (to check that they cover ``H * W``
+    pixels) is done per video when it is first used with
+    ``mask_check='lazy'`` (about half the load time of a large file
+    otherwise); a training set that filtering leaves empty names the filter
+    that emptied it; an error while a frame goes through the pipeline (e.g.
+    a corrupt JPEG) carries a note naming the video and the frame.
+
     Args:
         check_files (bool): Fail with the missing path and its video if a
             frame file does not exist under ``data_prefix['img_path']``.
             Skipped for non-local (URI) roots. Defaults to True.
+        mask_check (str): ``'lazy'`` (default): compressed RLE masks are
+            decoded and checked when their video is first fetched (once per
+            video and process), before the pipeline decodes them;
+            ``'eager'``: all of them at load time.
         *args, **kwargs: See :class:`mmdet.datasets.BaseVideoDataset`.
     """
 
     METAINFO = dict(classes=None)
 
-    def __init__(self, *args, check_files: bool = True, **kwargs) -> None:
+    def __init__(self,
+                 *args,
+                 check_files: bool = True,
+                 mask_check: str = 'lazy',
+                 **kwargs) -> None:
+        if mask_check not in MASK_CHECKS:
+            raise ValueError(f'{type(self).__name__}: mask_check must be one '
+                             f'of {MASK_CHECKS}, got {mask_check!r}')
         self.check_files = check_files
+        self.mask_check = mask_check
+        self._masks_checked = set()
         super().__init__(*args, **kwargs)
 
     def _img_root_to_check(self) -> Optional[str]:
@@ -78,9 +106,18 @@ class VISDataset(BaseVideoDataset):
         Returns:
             list[dict]: Per video ``dict(video_id, images, video_length)``.
         """
-        data, fmt = load_vis_json(self.ann_file, self._img_root_to_check(),
-                                  self.backend_args)
+        data, fmt = load_vis_json(
+            self.ann_file, self._img_root_to_check(), self.backend_args,
+            decode_compressed=self.mask_check == 'eager')
         self._map_classes(data['categories'])
+        self._raw_counts = dict(
+            videos=len(data['videos']),
+            annotations=len(annotations_of(data)),
+            annotations_key=('missing' if 'annotations' not in data else
+                             'null' if data['annotations'] is None else
+                             'a list'),
+            in_classes=sum(1 for a in annotations_of(data)
+                           if a.get('category_id') in self.cat2label))
         self.cat_img_map: Dict[int, List[int]] = {
             c['id']: []
             for c in data['categories']
@@ -155,6 +192,71 @@ class VISDataset(BaseVideoDataset):
             instance.setdefault(key, value)
         return instance
 
+    def prepare_data(self, idx) -> Any:
+        """mmdet's :meth:`BaseVideoDataset.prepare_data`, after checking the
+        video's compressed masks (``mask_check='lazy'``); an error in the
+        pipeline gets a note naming the video and frame.
+
+        Args:
+            idx (int | tuple): Video index or ``(video index, frame index)``.
+
+        Returns:
+            Any: The pipeline's output.
+        """
+        video_idx = idx[0] if isinstance(idx, tuple) else idx
+        if self.mask_check == 'lazy' and video_idx not in self._masks_checked:
+            self._check_video_masks(video_idx)
+            self._masks_checked.add(video_idx)
+        try:
+            return super().prepare_data(idx)
+        except Exception as err:
+            self._add_frame_note(err, video_idx)
+            raise
+
+    def _video_name(self, video: dict) -> str:
+        """``video id=N (first frame 'path')`` for messages."""
+        first = video['images'][0]['img_path'] if video['images'] else None
+        where = f" (first frame '{first}')" if first else ''
+        return f"video id={video['video_id']!r}{where}"
+
+    def _check_video_masks(self, video_idx: int) -> None:
+        """Decode and check the compressed RLE masks of one video."""
+        video = self.get_data_info(video_idx)
+
+        def fail(where, problem):
+            frame, inst = where
+            raise VISAnnotationError(
+                f'{self.ann_file}, {self._video_name(video)}: annotation '
+                f"instance_id={inst.get('instance_id')!r}, frame "
+                f"{frame.get('frame_id')!r} ('{frame['img_path']}'): "
+                f'{problem}')
+
+        checker = SegmentationChecker(fail)
+        for frame in video['images']:
+            for inst in frame['instances']:
+                mask = inst.get('mask')
+                if isinstance(mask, dict) and isinstance(
+                        mask.get('counts'), (str, bytes)):
+                    checker.add(mask, frame['height'], frame['width'],
+                                (frame, inst))
+        checker.finish()
+
+    def _add_frame_note(self, err: Exception, video_idx: int) -> None:
+        """Say which video (and frame, when the error names its file) of
+        ``ann_file`` the pipeline failed on."""
+        video = self.get_data_info(video_idx)  # data_list may be serialised
+        frame = next((f for f in video['images']
+                      if f.get('img_path') and f['img_path'] in str(err)),
+                     None)
+        where = (f"frame {frame.get('frame_id')!r} ('{frame['img_path']}')"
+                 if frame else 'one of its frames')
+        note = (f"{type(self).__name__} {self.ann_file}: while loading "
+                f"{where} of {self._video_name(video)}")
+        if hasattr(err, 'add_note'):  # Python >= 3.11: in the traceback
+            err.add_note(note)
+        else:
+            print_log(note, 'current', level=logging.ERROR)
+
     def _log_counts(self, data_list: List[dict], fmt: str) -> None:
         """Log videos, frames, instances and annotated frame-instances."""
         frames = [f for v in data_list for f in v['images']]
@@ -188,4 +290,41 @@ class VISDataset(BaseVideoDataset):
             print_log(
                 f'{type(self).__name__}: dropped {len(data_list) - len(kept)}'
                 ' videos without frames after filtering', 'current')
+        if not kept:
+            raise VISAnnotationError(
+                f'{self.ann_file}: the training set is empty: '
+                f'{self._why_empty(data_list)}')
         return kept
+
+    def _why_empty(self, data_list: List[dict]) -> str:
+        """Which filter (or which gap of the file) left no training frame."""
+        raw = getattr(self, '_raw_counts', {})
+        if not raw.get('videos'):
+            return "the file has no videos ('videos' is empty)"
+        if not raw.get('annotations'):
+            state = raw['annotations_key']
+            state = 'empty' if state == 'a list' else state
+            return (f"the file has no annotations ('annotations' is {state})"
+                    ', e.g. a YouTube-VIS / OVIS valid.json or test.json '
+                    'given as the training file (test_mode=True loads such a '
+                    'file for inference)')
+        if not raw.get('in_classes'):
+            return (f"none of its {raw['annotations']} annotations is of the "
+                    f"dataset's classes {list(self.metainfo['classes'])} "
+                    '(metainfo.classes, matched to the file\'s category '
+                    'names)')
+        filter_cfg = self.filter_cfg or {}
+        min_size = filter_cfg.get('min_size', 32)
+        frames = [f for v in self.data_list for f in v['images']] \
+            if self.data_list else []
+        largest = max((min(f['height'], f['width']) for f in frames),
+                      default=0)
+        if frames and largest < min_size:
+            return (f"filter_cfg.min_size={min_size} removed every frame "
+                    f'(the shorter side of the largest frame is {largest} '
+                    'px)')
+        return ('filter_empty_gt removed every frame: no frame has an '
+                'instance left after parsing (mmdet skips annotations marked '
+                "'ignore', of zero area, under a pixel wide or outside the "
+                'image); '
+                f"{raw['in_classes']} annotations of the dataset's classes")

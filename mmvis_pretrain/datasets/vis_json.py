@@ -25,6 +25,8 @@ from typing import Iterable, List, Optional, Tuple, Union
 from mmengine.fileio import get_text
 from pycocotools import mask as mask_utils
 
+from ..structures import SegmentationChecker, segmentation_problem
+
 RAW = 'raw'
 COCOVID = 'cocovid'
 
@@ -267,9 +269,34 @@ def _check_unique_ann_ids(ann_file: str, anns: List[dict]) -> None:
         _fail(ann_file, f'duplicate annotation ids {sorted(dups)[:10]}')
 
 
+def _mask_checker(ann_file: str,
+                  decode_compressed: bool = True) -> SegmentationChecker:
+    """A :class:`SegmentationChecker` raising :class:`VISAnnotationError`.
+
+    Its ``where`` (formatted only on failure, as most masks are fine) is
+    ``(annotation, frame index, video)`` for a raw track and ``(annotation,
+    image, video)`` for a CocoVID annotation.
+    """
+
+    def fail(where, problem):
+        ann, frame, video = where
+        if isinstance(frame, dict):  # CocoVID: the image
+            prefix = (f"annotation id={ann['id']!r} (image id="
+                      f"{frame['id']!r}, frame_id={frame.get('frame_id')!r}"
+                      f", '{frame['file_name']}') 'segmentation'")
+        else:
+            prefix = (f"annotation id={ann['id']!r} 'segmentations'[{frame}]"
+                      f" (frame {frame}, '{video['file_names'][frame]}')")
+        _fail(ann_file, f'{prefix}: {problem}', video)
+
+    return SegmentationChecker(fail, decode_compressed)
+
+
 def _check_raw_annotation(ann_file: str, ann: dict, videos: dict,
-                          cat_ids: set) -> None:
-    """Validate one raw (per-track) annotation."""
+                          cat_ids: set,
+                          masks: SegmentationChecker) -> None:
+    """Validate one raw (per-track) annotation; its compressed RLEs are
+    queued in ``masks``."""
     video = _check_ann_common(ann_file, ann, videos, cat_ids)
     if not isinstance(ann['id'], int) or ann['id'] < 1:
         _fail(ann_file, f"annotation id={ann['id']!r} must be an int >= 1 "
@@ -284,6 +311,7 @@ def _check_raw_annotation(ann_file: str, ann: dict, videos: dict,
         if len(values) != length:
             _fail(ann_file, f"annotation id={ann['id']} has {len(values)} "
                   f"'{key}' but the video has {length} frames", video)
+    height, width = video['height'], video['width']
     for frame, (bbox, seg) in enumerate(
             zip(ann['bboxes'], ann['segmentations'])):
         if bbox is not None:
@@ -291,22 +319,33 @@ def _check_raw_annotation(ann_file: str, ann: dict, videos: dict,
             if problem:
                 _fail(ann_file, f"annotation id={ann['id']} 'bboxes'[{frame}]"
                       f' {problem}', video)
+            if seg is not None:
+                masks.add(seg, height, width, (ann, frame, video))
         elif seg is not None:
-            # the box will be derived from the mask (see _raw_frame_ann)
-            try:
-                segmentation_bbox(seg, video['height'], video['width'])
-            except ValueError as err:
+            # the box will be derived from the mask (see _raw_frame_ann), so
+            # the mask is checked (counts decoded) now, not in the batch
+            problem = segmentation_problem(seg, height, width)
+            if not problem:
+                try:
+                    segmentation_bbox(seg, height, width)
+                except ValueError as err:
+                    problem = str(err)
+            if problem:
                 _fail(ann_file, f"annotation id={ann['id']} 'bboxes'[{frame}]"
                       f" is null and 'segmentations'[{frame}] gives no box: "
-                      f'{err}', video)
+                      f'{problem}', video)
 
 
-def validate_raw(data: dict, ann_file: str = '<json>') -> None:
+def validate_raw(data: dict,
+                 ann_file: str = '<json>',
+                 decode_compressed: bool = True) -> None:
     """Validate a raw YouTube-VIS / OVIS annotation dict.
 
     Args:
         data (dict): Decoded JSON.
         ann_file (str): Name used in error messages.
+        decode_compressed (bool): Decode compressed RLE counts to check that
+            they cover their frame (see :func:`validate_vis_json`).
     """
     _require_keys(ann_file, data, ('videos', 'categories'))
     cat_ids = _check_categories(ann_file, data['categories'])
@@ -314,8 +353,10 @@ def validate_raw(data: dict, ann_file: str = '<json>') -> None:
     for video in data['videos']:
         _check_raw_video(ann_file, video)
     anns = annotations_of(data)
+    masks = _mask_checker(ann_file, decode_compressed)
     for ann in anns:
-        _check_raw_annotation(ann_file, ann, videos, cat_ids)
+        _check_raw_annotation(ann_file, ann, videos, cat_ids, masks)
+    masks.finish()
     _check_unique_ann_ids(ann_file, anns)
 
 
@@ -346,8 +387,10 @@ def _index_cocovid_images(ann_file: str, images: List[dict],
 
 
 def _check_cocovid_annotation(ann_file: str, ann: dict, images: dict,
-                              videos: dict, cat_ids: set) -> None:
-    """Validate one CocoVID (per-frame) annotation."""
+                              videos: dict, cat_ids: set,
+                              masks: SegmentationChecker) -> None:
+    """Validate one CocoVID (per-frame) annotation; its compressed RLE is
+    queued in ``masks``."""
     if not isinstance(ann, dict) or 'id' not in ann:
         _fail(ann_file, f"annotation without 'id': {str(ann)[:200]}")
     img = images.get(ann.get('image_id'))
@@ -366,22 +409,31 @@ def _check_cocovid_annotation(ann_file: str, ann: dict, images: dict,
         _fail(ann_file, f"annotation id={ann['id']!r} (image id="
               f"{img['id']!r}, '{img['file_name']}') needs a 4-number 'bbox':"
               f' {problem}', video)
+    seg = ann.get('segmentation')
+    if seg:  # mmdet's loaders skip a missing / empty segmentation
+        masks.add(seg, img['height'], img['width'], (ann, img, video))
 
 
-def validate_cocovid(data: dict, ann_file: str = '<json>') -> None:
+def validate_cocovid(data: dict,
+                 ann_file: str = '<json>',
+                 decode_compressed: bool = True) -> None:
     """Validate an mmdet CocoVID annotation dict.
 
     Args:
         data (dict): Decoded JSON.
         ann_file (str): Name used in error messages.
+        decode_compressed (bool): See :func:`validate_vis_json`.
     """
     _require_keys(ann_file, data, ('videos', 'images', 'categories'))
     cat_ids = _check_categories(ann_file, data['categories'])
     videos = _index_videos(ann_file, data['videos'])
     images = _index_cocovid_images(ann_file, data['images'], videos)
     anns = annotations_of(data)
+    masks = _mask_checker(ann_file, decode_compressed)
     for ann in anns:
-        _check_cocovid_annotation(ann_file, ann, images, videos, cat_ids)
+        _check_cocovid_annotation(ann_file, ann, images, videos, cat_ids,
+                                  masks)
+    masks.finish()
     _check_unique_ann_ids(ann_file, anns)
 
 
@@ -425,23 +477,35 @@ def check_frame_files(data: dict, fmt: str, img_root: str,
 
 def validate_vis_json(data: dict,
                       ann_file: str = '<json>',
-                      img_root: Optional[str] = None) -> str:
+                      img_root: Optional[str] = None,
+                      decode_compressed: bool = True) -> str:
     """Detect the schema of ``data`` and validate it.
+
+    Every mask is checked against its frame
+    (:mod:`mmvis_pretrain.structures.segmentation_check`): RLE ``size`` =
+    the frame's ``[height, width]``, uncompressed counts covering exactly
+    ``H * W`` pixels, polygons inside the frame (up to
+    :data:`~mmvis_pretrain.structures.POLYGON_TOLERANCE` px).
 
     Args:
         data (dict): Decoded JSON.
         ann_file (str): Name used in error messages.
         img_root (str, optional): When given, every frame file must exist
             under it.
+        decode_compressed (bool): Also decode every compressed RLE to check
+            that its runs cover ``H * W`` pixels. ``False`` leaves that
+            to the caller (:class:`~mmvis_pretrain.datasets.VISDataset`
+            checks a video's compressed masks when it is first used:
+            decoding all of a large file's costs about half its load time).
 
     Returns:
         str: The schema, :data:`RAW` or :data:`COCOVID`.
     """
     fmt = detect_format(data, ann_file)
     if fmt == RAW:
-        validate_raw(data, ann_file)
+        validate_raw(data, ann_file, decode_compressed)
     else:
-        validate_cocovid(data, ann_file)
+        validate_cocovid(data, ann_file, decode_compressed)
     if img_root is not None:
         check_frame_files(data, fmt, img_root, ann_file)
     return fmt
@@ -449,19 +513,22 @@ def validate_vis_json(data: dict,
 
 def load_vis_json(ann_file: str,
                   img_root: Optional[str] = None,
-                  backend_args: Optional[dict] = None) -> Tuple[dict, str]:
+                  backend_args: Optional[dict] = None,
+                  decode_compressed: bool = True) -> Tuple[dict, str]:
     """Read and validate a video-instance JSON.
 
     Args:
         ann_file (str): Path of the JSON.
         img_root (str, optional): Check that all frame files exist here.
         backend_args (dict, optional): mmengine file backend arguments.
+        decode_compressed (bool): See :func:`validate_vis_json`.
 
     Returns:
         tuple(dict, str): The decoded JSON and its schema.
     """
     data = read_json(ann_file, backend_args)
-    return data, validate_vis_json(data, ann_file, img_root)
+    return data, validate_vis_json(data, ann_file, img_root,
+                                   decode_compressed)
 
 
 #: Keys of a raw (per-track) annotation that are not passed on as extras.

@@ -102,3 +102,34 @@ def test_cli_exit_status(files, tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.strip().startswith('eval_vis.py: error:')
     assert 'missing.json' in proc.stderr
+
+
+def _compressed(h, w, size):
+    r = mask_utils.encode(np.ones((h, w), np.uint8, order='F'))
+    return dict(size=size, counts=r['counts'].decode())
+
+
+@pytest.mark.parametrize('extra,match', [
+    # more pixels than the frame: pycocotools' mask.iou loops for ever
+    ((7, 3), 'cover 221 pixels, the frame has 10 x 10 = 100'),
+    # fewer: scored silently before
+    ((-3, 0), 'cover 70 pixels, the frame has 10 x 10 = 100'),
+])
+def test_malformed_compressed_rle_fails_fast(files, tmp_path, extra, match):
+    """A result RLE labelled [10, 10] whose counts are of another size: a
+    one-line error naming result, video and frame, in a subprocess with a
+    timeout (the official code, and this tool before, hang on the first)."""
+    gt_path, res_path = files
+    results = json.loads(res_path.read_text())
+    results[1]['segmentations'][1] = _compressed(10 + extra[0],
+                                                 10 + extra[1], [10, 10])
+    bad = tmp_path / 'bad.json'
+    bad.write_text(json.dumps(results))
+    proc = subprocess.run([sys.executable, TOOL, str(gt_path), str(bad)],
+                          cwd=REPO, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    err = proc.stderr.strip().splitlines()
+    assert len(err) == 1, proc.stderr
+    assert 'result #1 (video 1), frame 1: compressed RLE' in err[0]
+    assert match in err[0]
