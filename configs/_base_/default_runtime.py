@@ -7,7 +7,14 @@ default_hooks = dict(
     param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=1),
     sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='DetVisualizationHook'))
+    visualization=dict(type='DetVisualizationHook'),
+    # a NaN / Inf loss or gradient stops training before the update, naming
+    # the iteration, the loss terms and the last checkpoint
+    # (docs/reliability.md); action='skip' skips such steps instead
+    non_finite=dict(type='NonFiniteGuardHook', action='stop'),
+    # RNG states in checkpoints: a resumed seeded run continues exactly as
+    # the uninterrupted one (docs/random_state_hook.md)
+    rng_state=dict(type='RandomStateHook'))
 
 env_cfg = dict(
     cudnn_benchmark=False,

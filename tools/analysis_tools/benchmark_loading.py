@@ -27,6 +27,7 @@ import os.path as osp
 import statistics
 import tempfile
 import time
+from typing import Optional
 
 import torch
 
@@ -45,6 +46,9 @@ def parse_args(argv=None):
         help='store the repeated JSON\'s masks as compressed RLE strings '
         '(as OVIS does; the synthetic set, like YouTube-VIS, has '
         'uncompressed counts lists)')
+    parser.add_argument(
+        '--mask-check', choices=('lazy', 'eager'),
+        help="VISDataset's mask_check (default: the dataset's default)")
     parser.add_argument('--rounds', type=int, default=5)
     parser.add_argument(
         '--workdir', help='where the synthetic data goes (default: a '
@@ -92,13 +96,17 @@ def repeat_videos(data: dict, num_videos: int) -> dict:
     return dict(data, videos=videos, annotations=anns)
 
 
-def time_loading(ann_file: str, img_root: str, rounds: int) -> dict:
+def time_loading(ann_file: str,
+                 img_root: str,
+                 rounds: int,
+                 mask_check: Optional[str] = None) -> dict:
     """Median wall / CPU seconds of building a VISDataset from ``ann_file``.
 
     Args:
         ann_file (str): Annotation JSON.
         img_root (str): Its frame root ('' skips the frame-file check).
         rounds (int): Timed builds.
+        mask_check (str, optional): ``VISDataset(mask_check=...)``.
 
     Returns:
         dict: ``wall_s``, ``cpu_s`` (medians), ``videos``, ``rounds``.
@@ -108,13 +116,15 @@ def time_loading(ann_file: str, img_root: str, rounds: int) -> dict:
     from mmvis_pretrain.datasets import VISDataset
     MMLogger.get_instance('benchmark_loading', log_level='WARNING')
     walls, cpus, num = [], [], 0
+    extra = {} if mask_check is None else dict(mask_check=mask_check)
     for _ in range(rounds):
         t_wall, t_cpu = time.perf_counter(), time.process_time()
         dataset = VISDataset(
             ann_file=ann_file,
             data_prefix=dict(img_path=img_root),
             check_files=bool(img_root),
-            pipeline=[])
+            pipeline=[],
+            **extra)
         walls.append(time.perf_counter() - t_wall)
         cpus.append(time.process_time() - t_cpu)
         num = len(dataset)
@@ -132,7 +142,7 @@ def main(argv=None):
     if args.ann_file:
         results[args.ann_file] = time_loading(args.ann_file,
                                               args.img_root or '',
-                                              args.rounds)
+                                              args.rounds, args.mask_check)
     else:
         from mmvis_pretrain.datasets.synthetic import make_synthetic_data
         with tempfile.TemporaryDirectory() as tmp:
@@ -154,7 +164,8 @@ def main(argv=None):
                                (f'{args.num_videos}-video JSON'
                                 f"{' (compressed RLE)' * args.compressed}",
                                 big)):
-                results[name] = time_loading(path, img_root, args.rounds)
+                results[name] = time_loading(path, img_root, args.rounds,
+                                             args.mask_check)
                 results[name]['bytes'] = os.path.getsize(path)
     for name, res in results.items():
         print(f"{name}: {res['videos']} videos, wall {res['wall_s']:.3f} s, "

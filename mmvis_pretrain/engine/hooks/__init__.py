@@ -1,1 +1,9 @@
 """Hooks registered in ``mmvis_pretrain.registry.HOOKS``."""
+from .non_finite_guard_hook import NonFiniteGuardHook, NonFiniteLossError
+from .random_state_hook import (RandomStateHook, find_generators,
+                                get_rng_state, set_rng_state)
+
+__all__ = [
+    'NonFiniteGuardHook', 'NonFiniteLossError', 'RandomStateHook',
+    'get_rng_state', 'set_rng_state', 'find_generators'
+]
