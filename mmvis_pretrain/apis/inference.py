@@ -48,6 +48,7 @@ from mmengine.runner import load_checkpoint
 from mmengine.structures import InstanceData
 
 from ..registry import DATASETS, MODELS, SCOPE
+from ..utils.config_check import check_constructor_keys
 
 #: Transforms replaced by ``LoadImageFromNDArray``.
 IMAGE_LOADERS = ('LoadImageFromFile', )
@@ -144,6 +145,9 @@ def init_vis_model(config: Union[str, Path, Config],
                            "available; use device='cpu'")
 
     import mmvis_pretrain  # noqa: F401  (registers every component)
+    # misspelt arguments of the package's classes (model and the test
+    # pipeline built below) fail here, naming the config path
+    check_constructor_keys(cfg, default_scope=_config_scope(cfg))
     with DefaultScope.overwrite_default_scope(_config_scope(cfg)):
         model = revert_sync_batchnorm(MODELS.build(cfg.model))
 

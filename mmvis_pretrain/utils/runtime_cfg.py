@@ -6,6 +6,8 @@ from typing import Optional
 import torch
 from mmengine.config import Config
 
+from .config_check import check_config
+
 
 def load_run_cfg(config: str,
                  cfg_options: Optional[dict] = None,
@@ -16,6 +18,10 @@ def load_run_cfg(config: str,
 
     The file, then ``--cfg-options``, then the work dir (CLI > config >
     ``./work_dirs/<config name>``, made absolute), then
+    :func:`~mmvis_pretrain.utils.config_check.check_config` (misspelt
+    top-level keys warn, unknown arguments of the package's classes raise
+    :class:`~mmvis_pretrain.utils.config_check.ConfigKeyError`, before
+    anything is built; ``docs/config_check.md``), then
     :func:`adapt_cfg_to_device`.
 
     Args:
@@ -40,6 +46,7 @@ def load_run_cfg(config: str,
     # absolute: mmdet's TrackVisualizationHook re-joins work_dir onto its
     # output dir at every test iteration, which nests relative paths
     cfg.work_dir = osp.abspath(cfg.work_dir)
+    check_config(cfg)
     return adapt_cfg_to_device(cfg, amp=amp)
 
 

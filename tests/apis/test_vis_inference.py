@@ -158,6 +158,18 @@ def test_init_vis_model_cuda_without_cuda(masktrack):
         init_vis_model(masktrack[0], masktrack[1], device='cuda:0')
 
 
+def test_init_vis_model_rejects_misspelt_arguments():
+    from conftest import REPO
+    from mmvis_pretrain.utils import ConfigKeyError
+    config = (f'{REPO}/configs/online_vis/'
+              'online-mask2former_tiny_1xb2-300it_synthetic-vis.py')
+    with pytest.raises(ConfigKeyError, match=r"model\.panoptic_head: "
+                       r"Mask2FormerEmbedHead does not take the argument "
+                       r"'num_querys'; did you mean 'num_queries'\?"):
+        init_vis_model(config, None, device='cpu',
+                       cfg_options={'model.panoptic_head.num_querys': 5})
+
+
 # --------------------------------------------------------------------------
 # inference
 # --------------------------------------------------------------------------

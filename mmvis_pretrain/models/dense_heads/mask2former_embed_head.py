@@ -21,6 +21,8 @@ from mmdet.utils import OptConfigType
 from torch import Tensor
 
 from mmvis_pretrain.registry import MODELS
+from mmvis_pretrain.utils.config_check import (accepted_arguments,
+                                               close_matches)
 
 
 @MODELS.register_module()
@@ -35,6 +37,9 @@ class Mask2FormerEmbedHead(Mask2FormerHead):
             ``loss_track(embeds (N, T, Q, E), instance_ids (N, T, Q))``
             and returning a dict of losses. None: no tracking loss.
         **kwargs: the arguments of mmdet's :class:`Mask2FormerHead`.
+            Keys that no ``__init__`` of its MRO names raise a
+            ``TypeError`` (``Mask2FormerHead`` drops unknown keys silently:
+            ``num_querys=5`` would build a 100-query head).
     """
 
     def __init__(self,
@@ -44,6 +49,13 @@ class Mask2FormerEmbedHead(Mask2FormerHead):
                  loss_track: OptConfigType = dict(
                      type='ContrastiveTrackLoss'),
                  **kwargs) -> None:
+        accepted = accepted_arguments(Mask2FormerEmbedHead)
+        for key in kwargs:
+            if accepted is not None and key not in accepted:
+                matches = close_matches(key, accepted)
+                hint = f"; did you mean '{matches[0]}'?" if matches else ''
+                raise TypeError(f'{type(self).__name__} got an unexpected '
+                                f"keyword argument '{key}'{hint}")
         super().__init__(*args, **kwargs)
         feat_channels = self.query_feat.embedding_dim
         self.embed_head = MLP(feat_channels, feat_channels, embed_dims,
