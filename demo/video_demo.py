@@ -51,10 +51,8 @@ from mmvis_pretrain.apis import (DEFAULT_FPS, IdPngWriter, Mp4Writer,
                                  get_track_instances, inference_vis_video,
                                  init_vis_model, open_frame_source)
 from mmvis_pretrain.apis.video_sources import FrameDecodeError, FrameSource
-from mmvis_pretrain.apis.video_writers import (OutputPathError,
-                                               StagedOutputs,
-                                               check_output_file,
-                                               check_output_folder)
+from mmvis_pretrain.apis.staged_outputs import (
+    OutputPathError, StagedOutputs, check_output_file, check_output_folder)
 from mmvis_pretrain.visualization import ClipLocalVisualizer
 from mmvis_pretrain.visualization.drawing_utils import (boxes_to_array,
                                                         to_numpy)

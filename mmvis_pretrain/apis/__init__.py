@@ -1,6 +1,7 @@
 """High-level inference APIs: build a VIS model and run it on a video frame
 by frame (:mod:`.inference`), read videos / frame folders
-(:mod:`.video_sources`) and write the demo outputs (:mod:`.video_writers`).
+(:mod:`.video_sources`) and write the demo outputs (:mod:`.video_writers`),
+only on success (:mod:`.staged_outputs`).
 See ``docs/video_demo.md``."""
 from .inference import (build_vis_test_pipeline, default_device,
                         get_track_instances, inference_vis_video,

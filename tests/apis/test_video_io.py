@@ -19,10 +19,8 @@ from mmvis_pretrain.apis import (DEFAULT_FPS, IdPngWriter,
                                  TracksJsonWriter, VideoFileSource, encode_rle,
                                  natural_sorted, open_frame_source)
 from mmvis_pretrain.apis.video_sources import FrameDecodeError
-from mmvis_pretrain.apis.video_writers import (OutputPathError,
-                                               StagedOutputs,
-                                               check_output_file,
-                                               check_output_folder)
+from mmvis_pretrain.apis.staged_outputs import (
+    OutputPathError, StagedOutputs, check_output_file, check_output_folder)
 
 sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
 from vis_demo_helpers import damage_jpeg, damage_mp4  # noqa: E402

@@ -1,7 +1,7 @@
 """Stop (or skip the step) on a non-finite training loss or gradient."""
 import logging
 import math
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import torch
 import torch.distributed as torch_dist
