@@ -127,6 +127,7 @@ from mmengine.model.utils import revert_sync_batchnorm
 from mmengine.optim import build_optim_wrapper
 from mmengine.runner import load_checkpoint, set_random_seed
 from mmengine.structures import InstanceData
+from terminaltables import AsciiTable
 
 from mmvis_pretrain.apis.inference import (build_vis_test_pipeline,
                                            inference_vis_video,
@@ -135,7 +136,6 @@ from mmvis_pretrain.apis.video_sources import (ImageSequenceSource,
                                                list_image_files)
 from mmvis_pretrain.registry import MODELS
 from mmvis_pretrain.utils.benchmark_frames import moving_shapes_frames
-from mmvis_pretrain.utils import text_table
 from mmvis_pretrain.utils.split_dataset import init_scope, load_config
 
 DEFAULT_OPTIM = dict(
@@ -826,7 +826,9 @@ def format_fps_table(results: Sequence[Dict[str, Any]]) -> str:
             f"{1000 * m['s_per_frame']['median']:.1f}", f"{e['fps']:.2f}",
             f"{1000 * e['s_per_frame']['median']:.1f}",
             f"{1000 * r['decode_pipeline_s_per_frame']['median']:.1f}"))
-    return text_table.format_table(rows)
+    table = AsciiTable([list(row) for row in rows])
+    table.justify_columns = {i: 'right' for i in range(1, len(rows[0]))}
+    return table.table
 
 
 def format_table(results: Sequence[Dict[str, Any]]) -> str:
@@ -849,7 +851,9 @@ def format_table(results: Sequence[Dict[str, Any]]) -> str:
             f"{r['train_s_per_iter']['median']:.3f}",
             '-' if r['infer_s_per_image'] is None else
             f"{r['infer_s_per_image']['median']:.3f}", f'{peak:.0f}'))
-    return text_table.format_table(rows)
+    table = AsciiTable([list(row) for row in rows])
+    table.justify_columns = {i: 'right' for i in range(1, len(rows[0]))}
+    return table.table
 
 
 def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:

@@ -68,8 +68,8 @@ import torch
 from mmdet.structures import DetDataSample, TrackDataSample
 from mmengine.config import DictAction
 from mmengine.runner import set_random_seed
+from terminaltables import AsciiTable
 
-from mmvis_pretrain.utils import text_table
 from mmvis_pretrain.utils.split_dataset import (build_split_dataset,
                                                 load_config)
 
@@ -363,7 +363,9 @@ def format_table(results: Sequence[Dict[str, Any]]) -> str:
             f"{ratio['by_mean']['wall']['median']:.3f}",
             f"{ratio['by_mean']['cpu']['median']:.3f}",
             f"{ratio['by_median']['wall']['median']:.3f}"))
-    return text_table.format_table(rows)
+    table = AsciiTable([list(row) for row in rows])
+    table.justify_columns = {i: 'right' for i in range(1, len(rows[0]))}
+    return table.table
 
 
 def main(argv: Optional[Sequence[str]] = None) -> List[Dict[str, Any]]:

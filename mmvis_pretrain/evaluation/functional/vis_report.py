@@ -2,7 +2,7 @@
 ``VISMetric``'s log and ``tools/analysis_tools/eval_vis.py``)."""
 from typing import Dict
 
-from mmvis_pretrain.utils.text_table import format_table
+from terminaltables import AsciiTable
 
 #: What each statistic means, for the table.
 STAT_DESCRIPTIONS = {
@@ -40,11 +40,15 @@ def stats_table(stats: Dict[str, float]) -> str:
         else:
             meaning = STAT_DESCRIPTIONS.get(key, '')
         rows.append((f'{key:<6} {meaning}'.rstrip(), format_value(value)))
-    return format_table(rows)
+    table = AsciiTable([list(row) for row in rows])
+    table.justify_columns = {i: 'right' for i in range(1, len(rows[0]))}
+    return table.table
 
 
 def per_category_table(per_category: Dict[str, float]) -> str:
     """Per-category AP (IoU .50:.95), one category per row."""
     rows = [('category', 'AP')]
     rows += [(name, format_value(ap)) for name, ap in per_category.items()]
-    return format_table(rows)
+    table = AsciiTable([list(row) for row in rows])
+    table.justify_columns = {i: 'right' for i in range(1, len(rows[0]))}
+    return table.table
