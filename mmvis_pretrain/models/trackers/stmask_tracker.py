@@ -12,7 +12,8 @@ features:
 2. **match** (eq. 15): ``S = w_e * (cos + 1) / 2 + w_m * maskIoU + w_b *
    boxIoU`` between each detection and each warped track (defaults
    ``(1, 1, 2)``: embedding, mask IoU, box IoU). A detection joins its
-   best track when ``S > match_thr`` (eq. 16); when several detections
+   best track when ``S > match_thr`` (eq. 16; ``match_thr=1.4`` by default,
+   the reference code's effective rule, see below); when several detections
    pick the same track the highest-scoring one joins it and the others are
    dropped as duplicates (as in the reference code). Unmatched detections
    start new tracks (new ids);
@@ -72,7 +73,14 @@ class STMaskTracker:
             embedding similarity, mask IoU and box IoU in the match score.
             Defaults to ``(1, 1, 2)``.
         match_thr (float): a detection joins a track only if its match score
-            exceeds this. Defaults to 0.9.
+            exceeds this. Defaults to 1.4, the reference code's effective
+            rule: it appends a "new object" column scored ``0.5`` (embedding
+            term of a zero cosine) ``+ 0.3`` (dummy mask IoU) ``+ 2 * 0.3``
+            (dummy box IoU) ``= 1.4`` in front of the tracks and takes the
+            argmax, so a detection joins a track only when ``S > 1.4``
+            (ties go to the new object). The paper's text gives 0.9
+            (``match_thr=0.9``); the two differ when the best ``S`` is in
+            ``(0.9, 1.4]``.
         max_missed (int): frames a track survives without a detection.
             Defaults to 10.
         score_decay (float): factor on a track's score per warp (0.95).
@@ -86,7 +94,7 @@ class STMaskTracker:
 
     def __init__(self,
                  match_weights: Sequence[float] = (1.0, 1.0, 2.0),
-                 match_thr: float = 0.9,
+                 match_thr: float = 1.4,
                  max_missed: int = 10,
                  score_decay: float = 0.95,
                  score_thr: float = 0.05,

@@ -155,3 +155,35 @@ def test_mask_iou():
     b[0, :2, :] = True
     iou = mask_iou(a, b)
     assert iou.tolist() == [[pytest.approx(0.5), 0.0], [0.5, 0.0]]
+
+
+def _reference_new_object(scores: torch.Tensor) -> torch.Tensor:
+    """The STMask reference code's decision for one detection per row: a
+    "new object" column scored 0.5 + 0.3 + 2 * 0.3 = 1.4 in front of the
+    tracks, argmax (ties to the first column, the new object)."""
+    dummy = torch.full((scores.shape[0], 1), 0.5 + 0.3 + 2 * 0.3)
+    return torch.cat([dummy, scores], dim=1).argmax(dim=1) == 0
+
+
+@pytest.mark.parametrize('thr,agrees', [(None, True), (0.9, False)])
+def test_default_match_threshold_is_the_reference_rule(monkeypatch, thr,
+                                                       agrees):
+    """Default 1.4 reproduces the reference code's decisions on random match
+    scores (and exact ties); the paper's 0.9 does not."""
+    gen = torch.Generator().manual_seed(0)
+    scores = torch.rand(190, 3, generator=gen) * 4  # S in [0, 4]
+    scores[:5, 0] = 1.4  # exact ties go to a new object
+    tracker = STMaskTracker() if thr is None else STMaskTracker(
+        match_thr=thr)
+    if thr is None:
+        assert tracker.match_thr == 1.4
+    monkeypatch.setattr(type(tracker), 'num_tracks', property(lambda s: 3))
+    new = []
+    for row in scores:
+        monkeypatch.setattr(tracker, 'match_scores',
+                            lambda dets, row=row: row[None])
+        dets = InstanceData(scores=torch.ones(1))
+        new.append(bool(tracker._match(dets)[0] == -1))
+    reference = _reference_new_object(scores).tolist()
+    differ = sum(a != b for a, b in zip(new, reference))
+    assert (differ == 0) == agrees, differ
