@@ -275,3 +275,40 @@ def test_two_process_ddp_merges_split_videos(tmp_path):
     got = dict(queue.get(timeout=60) for _ in range(2))
     for rank in (0, 1):
         assert got[rank]['vis/AP'] == pytest.approx(1.0, abs=1e-12)
+
+
+def test_class_scores_become_the_best_track_class_pairs(tmp_path):
+    """CTVIS's rule in the metric: a track with class_scores gives one
+    result per class, the best pairs_per_video (default: as many as
+    classes) of the video are kept."""
+    out = tmp_path / 'sub'
+    evaluator = make_evaluator(ann_file=write_gt(tmp_path / 'gt.json'),
+                               outfile_prefix=str(out))
+    masks = [rect(2, 2, 8, 8), rect(0, 0, 2, 2)]
+    for t in range(2):
+        f = frame(2, t, 2, [1, 2], [0, 1], [.8, .5], masks)
+        # track 1: car .8 / person .3; track 2: car .1 / person .5
+        f.pred_track_instances.class_scores = torch.tensor([[.8, .3],
+                                                            [.1, .5]])
+        evaluator.process([track_sample([f])])
+    for f in gt_frames(1):
+        evaluator.process([track_sample([f])])
+    evaluator.evaluate(3)
+    results = [r for r in json.loads((out / 'results.json').read_text())
+               if r['video_id'] == 2]
+    # two classes -> the best two of the four pairs
+    assert [(r['category_id'], round(r['score'], 6)) for r in results] == \
+        [(2, 0.8), (1, 0.5)]  # car = id 2, person = id 1
+    # pairs_per_video=3: track 1 also gives its 'person' result
+    metric = VISMetric(ann_file=write_gt(tmp_path / 'gt.json'),
+                       pairs_per_video=3)
+    metric.dataset_meta = dict(classes=CLASSES)
+    for t in range(2):
+        f = frame(2, t, 2, [1, 2], [0, 1], [.8, .5], masks)
+        f.pred_track_instances.class_scores = torch.tensor([[.8, .3],
+                                                            [.1, .5]])
+        metric.process(None, [track_sample([f])])
+    entries = metric.results[0]['entries']
+    assert [(e['label'], round(e['score'], 6)) for e in entries] == \
+        [(0, 0.8), (1, 0.5), (1, 0.3)]
+    assert entries[0]['segmentations'] == entries[2]['segmentations']

@@ -45,7 +45,8 @@ class _VideoState:
         self.height = height
         self.width = width
         self.frames = set()
-        # track id -> [segmentations {frame: RLE}, last frame, label, score]
+        # track id -> [segmentations {frame: RLE}, last frame, label, score,
+        #              class scores (K,) or None]
         self.tracks: Dict[int, list] = {}
 
     def where(self, frame_id=None) -> str:
@@ -60,16 +61,22 @@ class _VideoState:
                 f'({length}, {height}, {width}) differ from its earlier '
                 f'frames ({self.length}, {self.height}, {self.width})')
 
-    def add_track(self, track_id: int, frame_id: int, rle: dict, label: int,
-                  score: float) -> None:
-        track = self.tracks.setdefault(track_id, [{}, -1, label, score])
+    def add_track(self,
+                  track_id: int,
+                  frame_id: int,
+                  rle: dict,
+                  label: int,
+                  score: float,
+                  class_scores: Optional[np.ndarray] = None) -> None:
+        track = self.tracks.setdefault(track_id,
+                                       [{}, -1, label, score, class_scores])
         if frame_id in track[0]:
             raise ValueError(f'{self.where(frame_id)}: instances_id '
                              f'{track_id} appears twice')
         track[0][frame_id] = rle
         if frame_id > track[1]:
             # the label / score of the latest appearance are the track's
-            track[1:] = [frame_id, label, score]
+            track[1:] = [frame_id, label, score, class_scores]
 
     def merge(self, other: '_VideoState') -> None:
         self.check_meta(other.length, other.height, other.width, None)
@@ -78,26 +85,48 @@ class _VideoState:
             raise ValueError(f'{self.where()}: frames {sorted(twice)} were '
                              'predicted twice')
         self.frames |= other.frames
-        for track_id, (segs, last, label, score) in other.tracks.items():
-            mine = self.tracks.setdefault(track_id, [{}, -1, label, score])
+        for track_id, (segs, last, *rest) in other.tracks.items():
+            mine = self.tracks.setdefault(track_id, [{}, -1, *rest])
             mine[0].update(segs)
             if last > mine[1]:
-                mine[1:] = [last, label, score]
+                mine[1:] = [last, *rest]
 
     @property
     def complete(self) -> bool:
         return len(self.frames) == self.length
 
-    def to_results(self, topk: Optional[int]) -> dict:
+    def to_results(self,
+                   topk: Optional[int],
+                   pairs_per_video: Optional[int] = None) -> dict:
         """``dict(video_id, entries)``; entries have ``label`` (mapped to a
-        category at evaluation), ``score`` and ``segmentations``."""
-        entries = [
-            dict(
-                label=int(label),
-                score=float(score),
-                segmentations=[segs.get(t) for t in range(self.length)])
-            for _, (segs, _, label, score) in sorted(self.tracks.items())
-        ]
+        category at evaluation), ``score`` and ``segmentations``.
+
+        A track with ``class_scores`` (CTVIS's rule) gives a (track, class)
+        pair per class; the best ``pairs_per_video`` pairs of the video
+        (default: as many as classes, CTVIS's ``num_topk``) are kept, so a
+        track may give several results. Other tracks give one result each.
+        Then the best ``topk`` entries of the video are kept."""
+        entries, pairs = [], []
+        for _, (segs, _, label, score, cls_scores) in sorted(
+                self.tracks.items()):
+            seq = [segs.get(t) for t in range(self.length)]
+            if cls_scores is None:
+                entries.append(
+                    dict(label=int(label), score=float(score),
+                         segmentations=seq))
+            else:
+                pairs += [(float(s), k, seq)
+                          for k, s in enumerate(cls_scores.tolist())]
+        if pairs:
+            num_classes = max(k for _, k, _ in pairs) + 1
+            keep = num_classes if pairs_per_video is None \
+                else pairs_per_video
+            # descending score; ties keep track then class order (stable)
+            order = sorted(range(len(pairs)), key=lambda i: -pairs[i][0])
+            entries += [
+                dict(label=pairs[i][1], score=pairs[i][0],
+                     segmentations=pairs[i][2]) for i in order[:keep]
+            ]
         if topk is not None:
             order = np.argsort([-e['score'] for e in entries],
                                kind='stable')[:topk]
@@ -124,7 +153,10 @@ class VISMetric(BaseMetric):
     at ``ori_shape`` (tensor, array, mmdet ``BitmapMasks``, or already a
     list of RLE dicts). A track's video-level label and score are those of
     its **last** appearance: models report their temporally consistent,
-    whole-history values on every frame.
+    whole-history values on every frame. Optionally ``class_scores``
+    (M, K): the track's video-level score of every class (CTVIS's rule,
+    e.g. ``OnlineMask2FormerVIS``); such a track becomes (track, class)
+    pairs, of which the best ``pairs_per_video`` of the video are results.
 
     Masks are RLE-encoded as frames arrive; per track the metric keeps only
     those RLEs. When all frames of a video are in, the video becomes result
@@ -162,7 +194,11 @@ class VISMetric(BaseMetric):
         outfile_prefix (str, optional): Folder for ``results.json`` and
             ``submission.zip``. Required with ``format_only``.
         topk_per_video (int, optional): Keep this many highest-scoring
-            tracks per video. Defaults to None (all).
+            results per video. Defaults to None (all).
+        pairs_per_video (int, optional): For tracks with ``class_scores``
+            (CTVIS's rule): keep this many best (track, class) pairs per
+            video. Defaults to None: as many as there are classes (CTVIS's
+            ``num_topk``).
         classwise (bool): Log the per-category AP table. Defaults to True.
         iou_thrs (Sequence[float], optional): IoU thresholds, default
             .50:.05:.95.
@@ -181,6 +217,7 @@ class VISMetric(BaseMetric):
                  format_only: bool = False,
                  outfile_prefix: Optional[str] = None,
                  topk_per_video: Optional[int] = None,
+                 pairs_per_video: Optional[int] = None,
                  classwise: bool = True,
                  iou_thrs: Optional[Sequence[float]] = None,
                  max_dets: Sequence[int] = (1, 10, 100),
@@ -206,7 +243,11 @@ class VISMetric(BaseMetric):
         self.ann_file = ann_file
         self.format_only = format_only
         self.outfile_prefix = outfile_prefix
+        if pairs_per_video is not None and int(pairs_per_video) < 1:
+            raise ValueError(
+                f'pairs_per_video must be >= 1, got {pairs_per_video}')
         self.topk_per_video = topk_per_video
+        self.pairs_per_video = pairs_per_video
         self.classwise = classwise
         self.iou_thrs = iou_thrs
         self.max_dets = tuple(max_dets)
@@ -291,15 +332,25 @@ class VISMetric(BaseMetric):
             if len(set(ids.tolist())) < len(ids):
                 raise ValueError(f'VISMetric ({state.where(frame_id)}): '
                                  f'repeated instances_id {ids.tolist()}')
-            tracks = list(zip(ids, labels, scores, rles))
+            class_scores = _field(pred, 'class_scores')
+            if class_scores is None:
+                class_scores = [None] * len(ids)
+            else:
+                class_scores = _numpy(class_scores).astype(np.float64)
+                if class_scores.ndim != 2 or len(class_scores) != len(ids):
+                    raise ValueError(
+                        f'VISMetric ({state.where(frame_id)}): class_scores '
+                        f'of shape {class_scores.shape} for {len(ids)} '
+                        'instances, expected (M, K)')
+            tracks = list(zip(ids, labels, scores, rles, class_scores))
         # all checks passed: record the frame
         self._videos[video_id] = state
         state.frames.add(frame_id)
-        for track_id, label, score, rle in tracks:
+        for track_id, label, score, rle, cls_scores in tracks:
             state.add_track(int(track_id), frame_id, rle, int(label),
-                            float(score))
+                            float(score), cls_scores)
         if state.complete:
-            self.results.append(state.to_results(self.topk_per_video))
+            self.results.append(state.to_results(self.topk_per_video, self.pairs_per_video))
             del self._videos[video_id]
             self._done.add(video_id)
 
@@ -366,7 +417,8 @@ class VISMetric(BaseMetric):
                 'predicted (use TrackImgSampler / a video-level sampler)')
         if is_main_process():
             self.results.extend(
-                s.to_results(self.topk_per_video) for s in merged.values())
+                s.to_results(self.topk_per_video, self.pairs_per_video)
+                for s in merged.values())
 
     def evaluate(self, size: int) -> dict:
         """Collect the videos of all ranks and evaluate on rank 0.

@@ -48,12 +48,24 @@ Memory embedding update for a track with memory ``m`` and new embedding
 
 The first detection sets ``m = e``.
 
-Temporally consistent outputs (the package's online protocol): over the
-``n`` frames a track was detected with probability vectors ``p_i`` and
-scores ``s_i = max_k p_i[k]``, ``label = argmax_k (1/n) sum_i p_i[k]`` and
-``score = (1/n) sum_i s_i`` (CTVIS's ``TEMPORAL_SCORE_TYPE='mean'``). The
-values returned at a frame include that frame, so the values at a track's
-last appearance are its video-level result.
+Temporally consistent outputs (the package's online protocol; the values
+returned at a frame include that frame, so the values at a track's last
+appearance are its video-level result), over the ``n`` frames a track was
+detected, by ``video_scoring``:
+
+* ``'ctvis'`` (the reference rule of CTVIS / DVIS: ``TEMPORAL_SCORE_TYPE=
+  'mean'`` averages the raw class **logits**, then ``inference_video``
+  takes a softmax): ``class_scores = softmax((1/n) sum_i z_i)[:K]`` from
+  the ``(K + 1)`` logits ``z_i`` (no-object last), returned as
+  ``class_scores (M, K)``; ``label = argmax``, ``score = max``. The model
+  multiplies ``class_scores`` by the track's mask score
+  (:meth:`add_mask_scores`), and the metric turns each track into its
+  (track, class) pairs and keeps the best per video (one track may give
+  several results; :class:`~mmvis_pretrain.evaluation.VISMetric`).
+* ``'mean_prob'`` (default; the package's rule before, for models without
+  a no-object logit such as STC): over probability vectors ``p_i`` and
+  scores ``s_i = max_k p_i[k]``, ``label = argmax_k (1/n) sum_i p_i[k]``
+  and ``score = (1/n) sum_i s_i``; one result per track.
 
 State: per live track only (memory embedding, a ring of at most
 ``cache_size`` embeddings, class-probability sum, score sum, count, last
@@ -71,6 +83,9 @@ from torch import Tensor
 
 from mmvis_pretrain.registry import MODELS
 from ..layers.mask_nms import mask_nms
+
+#: Video-level class / score rules (module doc).
+VIDEO_SCORING = ('mean_prob', 'ctvis')
 
 
 def bisoftmax(similarity: Tensor) -> Tensor:
@@ -97,6 +112,9 @@ class _Track:
     cache: Deque[Tensor]  # <= cache_size past embeddings (C,)
     cls_sum: Tensor  # (K,) sum of the class-probability vectors
     score_sum: Tensor  # () sum of the per-frame scores
+    logit_sum: Optional[Tensor] = None  # (K + 1,) sum of the raw logits
+    mask_num: float = 0.  # sum of mask probabilities inside the masks
+    mask_den: float = 0.  # sum of the mask areas (pixels)
     count: int = 0  # frames detected
     last_frame: int = -1
 
@@ -131,6 +149,9 @@ class MemoryBankTracker:
             ``embed_update='momentum'``. Defaults to 0.75.
         cache_size (int): Past embeddings kept per track for the similarity
             guidance (CTVIS ``maximum_cache``). Defaults to 10.
+        video_scoring (str): ``'mean_prob'`` or ``'ctvis'`` (needs the raw
+            logits in :meth:`update`), see the module doc. Defaults to
+            ``'mean_prob'``; ``OnlineMask2FormerVIS`` uses ``'ctvis'``.
     """
 
     def __init__(self,
@@ -145,7 +166,8 @@ class MemoryBankTracker:
                  max_missing: int = 20,
                  embed_update: str = 'similarity_guided',
                  momentum: float = 0.75,
-                 cache_size: int = 10) -> None:
+                 cache_size: int = 10,
+                 video_scoring: str = 'mean_prob') -> None:
         if match_metric not in ('bisoftmax', 'cosine'):
             raise ValueError("match_metric must be 'bisoftmax' or 'cosine', "
                              f'got {match_metric!r}')
@@ -155,6 +177,9 @@ class MemoryBankTracker:
         if embed_update not in ('similarity_guided', 'momentum', 'last'):
             raise ValueError("embed_update must be 'similarity_guided', "
                              f"'momentum' or 'last', got {embed_update!r}")
+        if video_scoring not in VIDEO_SCORING:
+            raise ValueError(f'video_scoring must be one of {VIDEO_SCORING},'
+                             f' got {video_scoring!r}')
         if cache_size < 1:
             raise ValueError(f'cache_size must be >= 1, got {cache_size}')
         if max_missing < 0:
@@ -171,6 +196,7 @@ class MemoryBankTracker:
         self.embed_update = embed_update
         self.momentum = momentum
         self.cache_size = cache_size
+        self.video_scoring = video_scoring
         self.reset()
 
     def reset(self) -> None:
@@ -190,8 +216,12 @@ class MemoryBankTracker:
         return [t.track_id for t in self.tracks]
 
     # ------------------------------------------------------------------
-    def update(self, frame_id: int, embeds: Tensor, cls_probs: Tensor,
-               masks: Tensor) -> InstanceData:
+    def update(self,
+               frame_id: int,
+               embeds: Tensor,
+               cls_probs: Tensor,
+               masks: Tensor,
+               cls_logits: Optional[Tensor] = None) -> InstanceData:
         """Track the detections of one frame.
 
         Args:
@@ -202,15 +232,29 @@ class MemoryBankTracker:
                 no-object column).
             masks (Tensor): ``(M, h, w)`` mask probabilities (float) or
                 binary masks (bool), any resolution.
+            cls_logits (Tensor, optional): ``(M, K + 1)`` raw class logits
+                (no-object last); required by ``video_scoring='ctvis'``.
 
         Returns:
             InstanceData: the ``M'`` kept detections in descending order of
             their frame score, with ``keep_inds (M',)`` long indices into the
             inputs, ``instances_id (M',)`` long, ``labels (M',)`` long and
             ``scores (M',)`` float (the tracks' temporally consistent class
-            and mean score, see the module doc).
+            and score, see the module doc), and with ``'ctvis'`` scoring
+            ``class_scores (M', K)``.
         """
         self._check_inputs(frame_id, embeds, cls_probs, masks)
+        if self.video_scoring == 'ctvis':
+            if cls_logits is None or tuple(cls_logits.shape) != (
+                    cls_probs.shape[0], cls_probs.shape[1] + 1):
+                raise ValueError(
+                    "MemoryBankTracker(video_scoring='ctvis') needs "
+                    'cls_logits (M, K + 1), the raw logits with the '
+                    f'no-object column, got '
+                    f'{None if cls_logits is None else tuple(cls_logits.shape)}'
+                    f' for cls_probs {tuple(cls_probs.shape)}; use '
+                    "video_scoring='mean_prob' for models without them")
+            cls_logits = cls_logits.detach().float()
         if frame_id == 0:
             self.reset()
         elif self.frame_id is not None and frame_id <= self.frame_id:
@@ -240,11 +284,12 @@ class MemoryBankTracker:
                 if scores[det] <= self.new_track_thr:
                     continue
                 track = self._new_track(embeds[det], cls_probs.shape[1])
-            self._update_track(track, frame_id, embeds[det], cls_probs[det],
-                               scores[det])
+            self._update_track(
+                track, frame_id, embeds[det], cls_probs[det], scores[det],
+                None if cls_logits is None else cls_logits[det])
             keep.append(det)
             ids.append(track)
-        return self._result(keep, ids, embeds.device)
+        return self._result(keep, ids, embeds.device, cls_probs.shape[1])
 
     # ------------------------------------------------------------------
     @staticmethod
@@ -322,8 +367,13 @@ class MemoryBankTracker:
         self.tracks.append(track)
         return track
 
-    def _update_track(self, track: _Track, frame_id: int, embed: Tensor,
-                      cls_prob: Tensor, score: Tensor) -> None:
+    def _update_track(self,
+                      track: _Track,
+                      frame_id: int,
+                      embed: Tensor,
+                      cls_prob: Tensor,
+                      score: Tensor,
+                      logits: Optional[Tensor] = None) -> None:
         if track.count > 0:
             if self.embed_update == 'similarity_guided':
                 past = torch.stack(list(track.cache))
@@ -337,21 +387,69 @@ class MemoryBankTracker:
         track.cache.append(embed)
         track.cls_sum = track.cls_sum + cls_prob
         track.score_sum = track.score_sum + score
+        if logits is not None:
+            track.logit_sum = logits.clone() if track.logit_sum is None \
+                else track.logit_sum + logits
         track.count += 1
         track.last_frame = frame_id
 
-    @staticmethod
-    def _result(keep: List[int], tracks: List[_Track],
-                device: torch.device) -> InstanceData:
+    def _result(self, keep: List[int], tracks: List[_Track],
+                device: torch.device, num_classes: int) -> InstanceData:
+        out = InstanceData(
+            keep_inds=torch.tensor(keep, dtype=torch.long, device=device),
+            instances_id=torch.tensor([t.track_id for t in tracks],
+                                      dtype=torch.long, device=device))
+        if self.video_scoring == 'ctvis':
+            if tracks:
+                mean_logits = torch.stack(
+                    [t.logit_sum / t.count for t in tracks])
+                class_scores = mean_logits.softmax(dim=1)[:, :-1]
+            else:
+                class_scores = torch.zeros(0, num_classes, device=device)
+            out.class_scores = class_scores.to(device)
+            out.scores, out.labels = (
+                class_scores.max(dim=1) if tracks else
+                (torch.zeros(0, device=device),
+                 torch.zeros(0, dtype=torch.long, device=device)))
+            return out
         if tracks:
             labels = torch.stack([t.cls_sum for t in tracks]).argmax(dim=1)
             scores = torch.stack([t.score_sum / t.count for t in tracks])
         else:
             labels = torch.zeros(0, dtype=torch.long, device=device)
             scores = torch.zeros(0, device=device)
-        return InstanceData(
-            keep_inds=torch.tensor(keep, dtype=torch.long, device=device),
-            instances_id=torch.tensor([t.track_id for t in tracks],
-                                      dtype=torch.long, device=device),
-            labels=labels.to(device),
-            scores=scores.to(device))
+        out.labels = labels.to(device)
+        out.scores = scores.to(device)
+        return out
+
+    def add_mask_scores(self, track_ids: Tensor, numerators: Tensor,
+                        denominators: Tensor) -> Tensor:
+        """Accumulate the tracks' mask confidence and return it so far.
+
+        CTVIS multiplies a track's video-level class score by its mask
+        score: the mean mask probability inside its binary masks over all
+        its frames, at the original resolution, ``sum_t sum_{m_t} p_t /
+        (sum_t |m_t| + 1e-6)``. The model computes each frame's sums (at the
+        original size, which the tracker never sees); the track keeps them.
+
+        Args:
+            track_ids (Tensor): ``(M,)`` ids of live tracks (this frame's
+                ``instances_id``).
+            numerators (Tensor): ``(M,)`` this frame's sum of the mask
+                probabilities inside each binary mask.
+            denominators (Tensor): ``(M,)`` this frame's mask areas.
+
+        Returns:
+            Tensor: ``(M,)`` the tracks' mask scores over the frames so far.
+        """
+        by_id = {t.track_id: t for t in self.tracks}
+        out = []
+        for tid, num, den in zip(track_ids.tolist(), numerators.tolist(),
+                                 denominators.tolist()):
+            track = by_id.get(tid)
+            if track is None:
+                raise KeyError(f'MemoryBankTracker: no live track {tid}')
+            track.mask_num += num
+            track.mask_den += den
+            out.append(track.mask_num / (track.mask_den + 1e-6))
+        return numerators.new_tensor(out, dtype=torch.float32)

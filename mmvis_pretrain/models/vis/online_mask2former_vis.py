@@ -17,8 +17,13 @@ MSTM neck + Mask2Former head, same parameter names) for VIS:
   tracker (:class:`~mmvis_pretrain.models.trackers.MemoryBankTracker`)
   associates them with its memory bank; ``pred_track_instances`` carries
   the masks at the original size and each track's temporally consistent
-  label and score. A ``TrackDataSample`` holding a whole video is processed
-  frame by frame the same way.
+  label and score. With the tracker's ``video_scoring='ctvis'`` (the
+  default tracker of this model and its configs: CTVIS's rule) it also
+  carries ``class_scores (M, K)``: the softmax of the track's mean class
+  logits times its mask score (mean mask probability inside its masks over
+  its frames, at the original size), which ``VISMetric`` turns into the
+  best (track, class) pairs of the video. A ``TrackDataSample`` holding a
+  whole video is processed frame by frame the same way.
 * plain ``DetDataSample`` images are predicted as in
   :class:`VideoMask2Former` (replicated to a static clip): COCO evaluation
   of the same model.
@@ -55,7 +60,9 @@ class OnlineMask2FormerVIS(VideoMask2Former):
         panoptic_fusion_head (dict): mmdet's ``MaskFormerFusionHead`` (used
             for image inference).
         tracker (dict): the online tracker, e.g.
-            ``dict(type='MemoryBankTracker', ...)``.
+            ``dict(type='MemoryBankTracker', video_scoring='ctvis', ...)``
+            (the default); the tracker's ``video_scoring`` selects the
+            video-level class / score rule (``docs/online_vis.md``).
         num_frames (int): the temporal window of the neck: training clips
             are cut into consecutive windows of this many frames (the last
             one may be shorter); at inference MSTM sees the last
@@ -70,7 +77,8 @@ class OnlineMask2FormerVIS(VideoMask2Former):
                  neck: OptConfigType = None,
                  panoptic_head: OptConfigType = None,
                  panoptic_fusion_head: OptConfigType = None,
-                 tracker: OptConfigType = dict(type='MemoryBankTracker'),
+                 tracker: OptConfigType = dict(
+                     type='MemoryBankTracker', video_scoring='ctvis'),
                  num_frames: int = 3,
                  mask_thr: float = 0.5,
                  train_cfg: OptConfigType = None,
@@ -207,31 +215,45 @@ class OnlineMask2FormerVIS(VideoMask2Former):
         last = tuple(level[-1:] for level in feats)
         cls_list, mask_list, embeds = self.panoptic_head.forward_with_embeds(
             last, [frame])
-        cls_probs = cls_list[-1][0].softmax(-1)[:, :-1]  # (Q, K)
+        cls_logits = cls_list[-1][0]  # (Q, K + 1), no-object last
+        cls_probs = cls_logits.softmax(-1)[:, :-1]  # (Q, K)
         mask_probs = mask_list[-1][0].sigmoid()  # (Q, h, w)
         result = self.tracker.update(
             frame_id=frame.metainfo['frame_id'],
             embeds=embeds[0],
             cls_probs=cls_probs,
-            masks=mask_probs)
+            masks=mask_probs,
+            cls_logits=cls_logits)
         keep = result.keep_inds
-        masks = self._masks_to_original(mask_probs[keep], frame)
-        frame.pred_track_instances = InstanceData(
+        probs = self._masks_to_original(mask_probs[keep], frame)
+        masks = probs > self.mask_thr
+        pred = InstanceData(
             instances_id=result.instances_id.long(),
             labels=result.labels.long(),
             scores=result.scores.float(),
             masks=masks,
             bboxes=mask2bbox(masks))
+        if 'class_scores' in result:
+            # CTVIS: class score x the track's mask score over its frames
+            mask_scores = self.tracker.add_mask_scores(
+                result.instances_id, (probs * masks).flatten(1).sum(1),
+                masks.flatten(1).sum(1).float())
+            class_scores = result.class_scores * mask_scores[:, None]
+            pred.class_scores = class_scores.float()
+            if len(class_scores):
+                pred.scores = class_scores.max(dim=1)[0].float()
+        frame.pred_track_instances = pred
         return frame
 
     def _masks_to_original(self, mask_probs: Tensor,
                            frame: DetDataSample) -> Tensor:
         """``(M, h, w)`` probabilities on the padded input at 1/4 scale ->
-        ``(M, H0, W0)`` bool masks at the frame's original size."""
+        ``(M, H0, W0)`` probabilities at the frame's original size (the
+        masks are those above ``mask_thr``)."""
         meta = frame.metainfo
         ori_h, ori_w = meta['ori_shape'][:2]
         if mask_probs.shape[0] == 0:
-            return mask_probs.new_zeros((0, ori_h, ori_w), dtype=torch.bool)
+            return mask_probs.new_zeros((0, ori_h, ori_w))
         pad_h, pad_w = meta.get('batch_input_shape', meta['img_shape'])[:2]
         img_h, img_w = meta['img_shape'][:2]
         masks = F.interpolate(
@@ -239,7 +261,7 @@ class OnlineMask2FormerVIS(VideoMask2Former):
             align_corners=False)[:, :, :img_h, :img_w]
         masks = F.interpolate(
             masks, size=(ori_h, ori_w), mode='bilinear', align_corners=False)
-        return masks[:, 0] > self.mask_thr
+        return masks[:, 0]
 
 
 __all__ = ['OnlineMask2FormerVIS']

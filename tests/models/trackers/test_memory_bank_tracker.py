@@ -303,3 +303,43 @@ def test_cuda_inputs():
         r = tracker.update(f, e.cuda(), c.cuda(), m.cuda() > 0.5)
         assert r.instances_id.is_cuda
         assert r.instances_id.tolist() == [0, 1]
+
+
+def test_ctvis_video_scoring_on_a_hand_made_track():
+    """CTVIS's rule: softmax of the track's mean raw logits (no-object
+    dropped after the softmax), not the mean of per-frame probabilities."""
+    tracker = MemoryBankTracker(video_scoring='ctvis', det_score_thr=0.,
+                                new_track_thr=0.)
+    # one object over two frames; logits (K + 1 = 4, no-object last)
+    z1 = torch.tensor([2.0, 6.0, 0.0, 0.0])
+    z2 = torch.tensor([2.0, -6.0, 0.0, 0.0])
+    embeds = obj_embed(0)[None]
+    masks = obj_mask(0)[None]
+    for t, z in enumerate((z1, z2)):
+        out = tracker.update(t, embeds, z.softmax(0)[None, :-1], masks,
+                             cls_logits=z[None])
+    expected = ((z1 + z2) / 2).softmax(0)[:-1]
+    assert torch.allclose(out.class_scores[0], expected)
+    assert out.labels.tolist() == [int(expected.argmax())] == [0]
+    assert out.scores[0] == pytest.approx(float(expected.max()))
+    # the package's former rule picks another class on the same track
+    mean_prob = (z1.softmax(0)[:-1] + z2.softmax(0)[:-1]) / 2
+    assert int(mean_prob.argmax()) == 1
+    # mask score: mean probability inside the masks over the frames
+    ms = tracker.add_mask_scores(out.instances_id, torch.tensor([7.2]),
+                                 torch.tensor([8.]))
+    ms = tracker.add_mask_scores(out.instances_id, torch.tensor([0.8]),
+                                 torch.tensor([2.]))
+    assert ms.tolist() == pytest.approx([8.0 / 10.0])
+
+
+def test_ctvis_scoring_needs_logits():
+    tracker = MemoryBankTracker(video_scoring='ctvis')
+    embeds, cls, masks = frame([(0, 0, 0.9)])
+    with pytest.raises(ValueError, match="needs cls_logits"):
+        tracker.update(0, embeds, cls, masks)
+    with pytest.raises(ValueError, match='video_scoring must be one of'):
+        MemoryBankTracker(video_scoring='max')
+    empty = tracker.update(0, embeds[:0], cls[:0], masks[:0],
+                           cls_logits=torch.zeros(0, K + 1))
+    assert tuple(empty.class_scores.shape) == (0, K)

@@ -137,6 +137,38 @@ def test_online_tracking_protocol(cfg, synthetic_root):
                            b.pred_track_instances.masks)
 
 
+def test_ctvis_video_scoring_outputs(cfg, synthetic_root):
+    """With video_scoring='ctvis' every track carries class_scores (M, K):
+    softmax of its mean logits times its mask score (the mean mask
+    probability inside its masks so far), and its score is their max."""
+    model = _build(cfg, tracker=dict(type='MemoryBankTracker',
+                                     video_scoring='ctvis',
+                                     det_score_thr=0.0, new_track_thr=0.0))
+    model.eval()
+    dataset = _val_dataset(cfg, synthetic_root)
+    outs = _track_video(model, dataset)
+    num_classes = model.panoptic_head.num_classes
+    seen = 0
+    for frame in outs:
+        pred = frame.pred_track_instances
+        cs = pred.class_scores
+        assert cs.shape == (len(pred), num_classes)
+        if len(pred):
+            seen += 1
+            assert torch.allclose(pred.scores, cs.max(dim=1)[0])
+            assert torch.equal(pred.labels, cs.argmax(dim=1))
+            # a mask score is a mean probability above mask_thr: in (.5, 1]
+            # (or 0 for a track whose masks are all empty so far)
+            total = cs.sum(dim=1)
+            assert bool(((total <= 1 + 1e-5) & (total >= 0)).all())
+    assert seen
+    # the model's default tracker uses CTVIS's rule
+    from mmvis_pretrain.models.vis import OnlineMask2FormerVIS
+    import inspect
+    default = inspect.signature(OnlineMask2FormerVIS).parameters['tracker']
+    assert default.default['video_scoring'] == 'ctvis'
+
+
 def test_whole_video_sample_equals_frame_by_frame(cfg, synthetic_root):
     from mmdet.structures import TrackDataSample
     model = _build(cfg, tracker=dict(type='MemoryBankTracker',
