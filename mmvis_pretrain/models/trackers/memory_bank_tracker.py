@@ -73,7 +73,7 @@ frame, id), so memory does not grow with the video length.
 """
 from collections import deque
 from dataclasses import dataclass
-from typing import Deque, List, Optional
+from typing import Any, Deque, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -83,6 +83,7 @@ from torch import Tensor
 
 from mmvis_pretrain.registry import MODELS
 from ..layers.mask_nms import mask_nms
+from .base_vis_tracker import BaseVISTracker
 
 #: Video-level class / score rules (module doc).
 VIDEO_SCORING = ('mean_prob', 'ctvis')
@@ -120,7 +121,7 @@ class _Track:
 
 
 @MODELS.register_module()
-class MemoryBankTracker:
+class MemoryBankTracker(BaseVISTracker):
     """Online tracker with an embedding memory bank (CTVIS style).
 
     Args:
@@ -197,10 +198,12 @@ class MemoryBankTracker:
         self.momentum = momentum
         self.cache_size = cache_size
         self.video_scoring = video_scoring
+        super().__init__()
         self.reset()
 
     def reset(self) -> None:
         """Forget every track and restart the ids at 0."""
+        super().reset()
         self.tracks: List[_Track] = []
         self.next_id = 0
         self.frame_id: Optional[int] = None
@@ -221,7 +224,8 @@ class MemoryBankTracker:
                embeds: Tensor,
                cls_probs: Tensor,
                masks: Tensor,
-               cls_logits: Optional[Tensor] = None) -> InstanceData:
+               cls_logits: Optional[Tensor] = None,
+               payloads: Optional[Sequence[Any]] = None) -> InstanceData:
         """Track the detections of one frame.
 
         Args:
@@ -234,6 +238,8 @@ class MemoryBankTracker:
                 binary masks (bool), any resolution.
             cls_logits (Tensor, optional): ``(M, K + 1)`` raw class logits
                 (no-object last); required by ``video_scoring='ctvis'``.
+            payloads (Sequence, optional): ``M`` objects; the kept ones
+                become their tracks' payloads (:meth:`payload`).
 
         Returns:
             InstanceData: the ``M'`` kept detections in descending order of
@@ -255,9 +261,8 @@ class MemoryBankTracker:
                     f' for cls_probs {tuple(cls_probs.shape)}; use '
                     "video_scoring='mean_prob' for models without them")
             cls_logits = cls_logits.detach().float()
-        if frame_id == 0:
-            self.reset()
-        elif self.frame_id is not None and frame_id <= self.frame_id:
+        self.begin_frame(frame_id)
+        if self.frame_id is not None and frame_id <= self.frame_id:
             raise ValueError(
                 f'MemoryBankTracker: frame_id {frame_id} after frame '
                 f'{self.frame_id} in the same video; frame ids must increase '
@@ -289,6 +294,10 @@ class MemoryBankTracker:
                 None if cls_logits is None else cls_logits[det])
             keep.append(det)
             ids.append(track)
+        if payloads is not None:
+            self.set_payloads([t.track_id for t in ids],
+                              [payloads[det] for det in keep])
+        self.prune_payloads()
         return self._result(keep, ids, embeds.device, cls_probs.shape[1])
 
     # ------------------------------------------------------------------

@@ -43,29 +43,21 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmvis_pretrain.registry import MODELS
+from mmvis_pretrain.structures.mask_ops import mask_iou_matrix
 from ..layers.lincomb_masks import lincomb_masks
+from .base_vis_tracker import BaseVISTracker
 
 
 def mask_iou(masks1: Tensor, masks2: Tensor) -> Tensor:
-    """IoU between two sets of binary masks.
-
-    Args:
-        masks1 (Tensor): ``(M, h, w)`` bool / 0-1.
-        masks2 (Tensor): ``(K, h, w)`` bool / 0-1.
-
-    Returns:
-        Tensor: ``(M, K)``; 0 where the union is empty.
-    """
-    a = masks1.flatten(1).float()
-    b = masks2.flatten(1).float()
-    inter = a @ b.t()
-    union = a.sum(1)[:, None] + b.sum(1)[None, :] - inter
-    return torch.where(union > 0, inter / union.clamp(min=1),
-                       torch.zeros_like(inter))
+    """IoU between two sets of binary masks: ``(M, h, w)`` x ``(K, h, w)``
+    bool / 0-1 -> ``(M, K)``, 0 where both are empty (as the reference and
+    pycocotools); :func:`~mmvis_pretrain.structures.mask_ops.mask_iou_matrix`
+    with ``empty_iou=0``."""
+    return mask_iou_matrix(masks1, masks2, empty_iou=0.)
 
 
 @MODELS.register_module()
-class STMaskTracker:
+class STMaskTracker(BaseVISTracker):
     """Online tracker of STMask (see the module docstring).
 
     Args:
@@ -112,10 +104,19 @@ class STMaskTracker:
         self.mask_thr = mask_thr
         self.min_mask_area = min_mask_area
         self.crop_padding = crop_padding
+        # STMask's temporal fusion module, bound once by the model
+        self.warp_module = None
+        super().__init__()
         self.reset()
+
+    def set_warp(self, temporal_fusion) -> None:
+        """Bind the model's temporal fusion module (``None``: the "no TF"
+        ablation): :meth:`track` warps the tracks with it."""
+        self.warp_module = temporal_fusion
 
     def reset(self) -> None:
         """Forget all tracks (a new video)."""
+        super().reset()
         self.num_ids = 0
         self.ids: Optional[Tensor] = None  # (K,)
         self.bboxes: Optional[Tensor] = None  # (K, 4) input pixels
@@ -132,6 +133,11 @@ class STMaskTracker:
     def num_tracks(self) -> int:
         """Tracks in memory."""
         return 0 if self.ids is None else int(self.ids.numel())
+
+    @property
+    def track_ids(self) -> List[int]:
+        """Ids of the tracks in memory."""
+        return [] if self.ids is None else self.ids.tolist()
 
     # ----------------------------------------------------------------- step
     @torch.no_grad()
@@ -157,7 +163,8 @@ class STMaskTracker:
             input_shape (tuple[int, int]): ``(H, W)`` of the network input
                 the prototypes cover.
             temporal_fusion (TemporalFusion, optional): warps the tracks;
-                None disables warping and supplementing.
+                defaults to the module bound with :meth:`set_warp`; None
+                there too disables warping and supplementing.
 
         Returns:
             InstanceData: the tracks present in this frame, by id:
@@ -166,8 +173,9 @@ class STMaskTracker:
             (M, h, w)`` (soft, prototype grid) and ``detected (M,)`` (bool:
             matched to a detection in this frame).
         """
-        if frame_id == 0:
-            self.reset()
+        self.begin_frame(frame_id)
+        if temporal_fusion is None:
+            temporal_fusion = self.warp_module
         dets = self._prepare(detections, protos, input_shape)
         warped = False
         if self.num_tracks and temporal_fusion is not None \
@@ -179,6 +187,7 @@ class STMaskTracker:
         matches = self._match(dets)
         self._update(dets, matches, len(dets))
         self._prune()
+        self.prune_payloads()
         self.prev_feat = feat
         return self._output(
             report_undetected=warped, proto_shape=protos.shape[-2:],

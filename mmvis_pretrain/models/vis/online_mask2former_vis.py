@@ -35,7 +35,6 @@ video.
 from typing import List, Sequence, Tuple, Union
 
 import torch
-import torch.nn.functional as F
 from mmdet.structures import DetDataSample, TrackDataSample
 from mmdet.structures.mask import mask2bbox
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
@@ -43,14 +42,15 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmvis_pretrain.registry import MODELS
-from .online_frames import online_frames
+from mmvis_pretrain.structures import resize_masks_to_original
+from .online_vis_mixin import FeatureWindow, OnlineVISMixin
 from .video_mask2former import VideoMask2Former
 
 Samples = Sequence[Union[TrackDataSample, DetDataSample]]
 
 
 @MODELS.register_module()
-class OnlineMask2FormerVIS(VideoMask2Former):
+class OnlineMask2FormerVIS(OnlineVISMixin, VideoMask2Former):
     """Mask2Former + MSTM + contrastive tracking embedding, online VIS.
 
     Args:
@@ -102,8 +102,7 @@ class OnlineMask2FormerVIS(VideoMask2Former):
         self.tracker = MODELS.build(tracker)
         self.mask_thr = mask_thr
         # online state: backbone features of the last `num_frames` frames
-        self._window: List[Tuple[Tensor, ...]] = []
-        self._video_key = None
+        self._window = FeatureWindow(num_frames)
 
     # ------------------------------------------------------------- features
     def extract_clip_feat(self, frames: Tensor,
@@ -178,54 +177,51 @@ class OnlineMask2FormerVIS(VideoMask2Former):
         """
         if not isinstance(batch_data_samples[0], TrackDataSample):
             return super().predict(batch_inputs, batch_data_samples, rescale)
-        for image, frame in online_frames(
-                self._as_clips(batch_inputs), batch_data_samples,
-                type(self).__name__):
-            self.track_frame(image, frame)
-        return list(batch_data_samples)
+        return self.predict_online(
+            self._as_clips(batch_inputs), batch_data_samples, rescale)
 
-    def _start_video_if_new(self, frame: DetDataSample) -> None:
-        key = frame.metainfo.get('video_id')
-        frame_id = frame.metainfo.get('frame_id')
-        if frame_id is None:
-            raise KeyError('online VIS needs `frame_id` in the frame '
-                           'metainfo (PackTrackInputs meta_keys)')
-        if frame_id == 0 or key != self._video_key:
-            self._window = []
-            self.tracker.reset()
-            self._video_key = key
+    def reset_video_state(self) -> None:
+        """A new video: empty feature window (the tracker is reset by
+        :meth:`start_video_if_new`)."""
+        self._window.reset()
 
     @torch.no_grad()
-    def track_frame(self, image: Tensor, frame: DetDataSample) -> DetDataSample:
-        """Predict and track one frame; sets ``frame.pred_track_instances``.
+    def predict_frame(self, image: Tensor, meta: dict,
+                      rescale: bool = True) -> InstanceData:
+        """Predict and track one frame.
 
         Args:
             image (Tensor): ``(1, C, H, W)`` the pre-processed frame.
-            frame (DetDataSample): its sample (``frame_id``, ``ori_shape``,
+            meta (dict): its metainfo (``frame_id``, ``ori_shape``,
                 ``img_shape``, ``batch_input_shape``).
+            rescale (bool): outputs at ``ori_shape`` (else ``img_shape``).
+
+        Returns:
+            InstanceData: ``pred_track_instances`` (``instances_id``,
+            ``labels``, ``scores``, ``masks`` bool, ``bboxes``; with the
+            tracker's ``video_scoring='ctvis'`` also ``class_scores``).
         """
-        self._start_video_if_new(frame)
-        feats_t = self.backbone(image)
         T = self.num_frames
-        self._window = (self._window or [feats_t] * (T - 1)) + [feats_t]
-        self._window = self._window[-T:]
-        feats = tuple(torch.cat(level) for level in zip(*self._window))
+        feats = self._window.push(self.backbone(image))
         if self.with_neck:
             feats = self.neck(feats, num_frames=T)
         last = tuple(level[-1:] for level in feats)
+        frame = DetDataSample(metainfo=meta)
         cls_list, mask_list, embeds = self.panoptic_head.forward_with_embeds(
             last, [frame])
         cls_logits = cls_list[-1][0]  # (Q, K + 1), no-object last
         cls_probs = cls_logits.softmax(-1)[:, :-1]  # (Q, K)
         mask_probs = mask_list[-1][0].sigmoid()  # (Q, h, w)
         result = self.tracker.update(
-            frame_id=frame.metainfo['frame_id'],
+            frame_id=int(meta['frame_id']),
             embeds=embeds[0],
             cls_probs=cls_probs,
             masks=mask_probs,
             cls_logits=cls_logits)
-        keep = result.keep_inds
-        probs = self._masks_to_original(mask_probs[keep], frame)
+        probs = resize_masks_to_original(
+            mask_probs[result.keep_inds], meta['img_shape'],
+            self.output_shape(meta, rescale),
+            pad_shape=self.input_shape(meta))
         masks = probs > self.mask_thr
         pred = InstanceData(
             instances_id=result.instances_id.long(),
@@ -242,26 +238,7 @@ class OnlineMask2FormerVIS(VideoMask2Former):
             pred.class_scores = class_scores.float()
             if len(class_scores):
                 pred.scores = class_scores.max(dim=1)[0].float()
-        frame.pred_track_instances = pred
-        return frame
-
-    def _masks_to_original(self, mask_probs: Tensor,
-                           frame: DetDataSample) -> Tensor:
-        """``(M, h, w)`` probabilities on the padded input at 1/4 scale ->
-        ``(M, H0, W0)`` probabilities at the frame's original size (the
-        masks are those above ``mask_thr``)."""
-        meta = frame.metainfo
-        ori_h, ori_w = meta['ori_shape'][:2]
-        if mask_probs.shape[0] == 0:
-            return mask_probs.new_zeros((0, ori_h, ori_w))
-        pad_h, pad_w = meta.get('batch_input_shape', meta['img_shape'])[:2]
-        img_h, img_w = meta['img_shape'][:2]
-        masks = F.interpolate(
-            mask_probs[:, None], size=(pad_h, pad_w), mode='bilinear',
-            align_corners=False)[:, :, :img_h, :img_w]
-        masks = F.interpolate(
-            masks, size=(ori_h, ori_w), mode='bilinear', align_corners=False)
-        return masks[:, 0]
+        return pred
 
 
 __all__ = ['OnlineMask2FormerVIS']

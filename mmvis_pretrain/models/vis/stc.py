@@ -45,7 +45,6 @@ processed frame by frame). Per frame:
 from typing import Dict, List, Tuple
 
 import torch
-import torch.nn.functional as F
 from mmdet.models.detectors import CondInst
 from mmdet.models.utils import aligned_bilinear
 from mmdet.structures import TrackSampleList
@@ -54,11 +53,12 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmvis_pretrain.registry import MODELS
-from .online_frames import online_frames
+from mmvis_pretrain.structures import resize_masks_to_original
+from .online_vis_mixin import OnlineVISMixin
 
 
 @MODELS.register_module()
-class STC(CondInst):
+class STC(OnlineVISMixin, CondInst):
     """STC video instance segmentor (see the module docstring).
 
     Args:
@@ -110,8 +110,16 @@ class STC(CondInst):
                 f'from bbox_head strides {self.bbox_head.strides}')
         self.tracker = MODELS.build(tracker)
         self.mask_consistency = mask_consistency
-        # online state: the last dynamic filter of every live track
-        self._track_params: Dict[int, Tensor] = {}
+
+    @property
+    def _track_params(self) -> Dict[int, Tensor]:
+        """The last dynamic filter of every live track: the payloads of the
+        tracker, so the filter travels (and dies) with its track."""
+        return self.tracker.payloads
+
+    @_track_params.setter
+    def _track_params(self, params: Dict[int, Tensor]) -> None:
+        self.tracker.reset_payloads(params)
 
     # ------------------------------------------------------------- training
     @staticmethod
@@ -180,10 +188,7 @@ class STC(CondInst):
             list[TrackDataSample]: the input sample, each frame with
             ``pred_track_instances``.
         """
-        for img, frame in online_frames(inputs, data_samples, 'STC'):
-            frame.pred_track_instances = self.track_frame(
-                img, frame.metainfo, rescale)
-        return list(data_samples)
+        return self.predict_online(inputs, data_samples, rescale)
 
     def _detect(self, x: Tuple[Tensor], meta: dict
                 ) -> Tuple[InstanceData, Tensor, Tensor]:
@@ -237,12 +242,12 @@ class STC(CondInst):
                 param_preds=params, points=points, strides=strides))[0]
 
     @torch.no_grad()
-    def track_frame(self, img: Tensor, meta: dict,
-                    rescale: bool = True) -> InstanceData:
+    def predict_frame(self, image: Tensor, meta: dict,
+                      rescale: bool = True) -> InstanceData:
         """Detect, segment and track one frame.
 
         Args:
-            img (Tensor): ``(1, C, H, W)`` the pre-processed frame.
+            image (Tensor): ``(1, C, H, W)`` the pre-processed frame.
             meta (dict): its metainfo (``frame_id``, ``img_shape``,
                 ``ori_shape``, ``scale_factor``, ``batch_input_shape``).
             rescale (bool): outputs at ``ori_shape`` (else ``img_shape``).
@@ -250,17 +255,11 @@ class STC(CondInst):
         Returns:
             InstanceData: ``pred_track_instances`` of the frame.
         """
-        if 'frame_id' not in meta:
-            raise KeyError('online VIS needs `frame_id` in the frame '
-                           'metainfo (PackTrackInputs meta_keys)')
-        frame_id = int(meta['frame_id'])
-        if frame_id == 0:
-            self._track_params = {}
-        x = self.extract_feat(img)
+        x = self.extract_feat(image)
         dets, mask_logits, mask_feats = self._detect(x, meta)
         mask_probs = mask_logits.sigmoid()
-        tracks = self.tracker.update(frame_id, dets.embeds, dets.cls_probs,
-                                     mask_probs)
+        tracks = self.tracker.update(int(meta['frame_id']), dets.embeds,
+                                     dets.cls_probs, mask_probs)
         keep = tracks.keep_inds
         mask_probs = mask_probs[keep]
         kept = dets[keep]
@@ -268,12 +267,8 @@ class STC(CondInst):
         if self.mask_consistency > 0:
             mask_probs = self._consistent_masks(mask_probs, kept, ids,
                                                 mask_feats[0])
-        live = set(self.tracker.track_ids)
-        self._track_params = {
-            i: v for i, v in self._track_params.items() if i in live
-        }
-        for j, i in enumerate(ids):
-            self._track_params[i] = kept.param_preds[j]
+        # this frame's filters become the tracks' payloads
+        self.tracker.set_payloads(ids, kept.param_preds)
         return self._frame_results(tracks, kept.bboxes, mask_probs, meta,
                                    rescale)
 
@@ -298,23 +293,18 @@ class STC(CondInst):
                        rescale: bool) -> InstanceData:
         """Tracker output -> ``pred_track_instances`` (bool masks at
         ``ori_shape`` with ``rescale``, else at ``img_shape``)."""
-        img_h, img_w = meta['img_shape'][:2]
-        out_h, out_w = meta['ori_shape'][:2] if rescale else (img_h, img_w)
         mask_thr = (self.test_cfg or {}).get('mask_thr', 0.5)
         if rescale:
             bboxes = bboxes / bboxes.new_tensor(
                 meta['scale_factor']).repeat(2)
         if mask_probs.size(0):
-            masks = aligned_bilinear(mask_probs[None],
-                                     self.mask_head.mask_out_stride)
-            masks = masks[:, :, :img_h, :img_w]
-            if (out_h, out_w) != (img_h, img_w):
-                masks = F.interpolate(
-                    masks, (out_h, out_w), mode='bilinear',
-                    align_corners=False)
-            masks = masks[0] > mask_thr
-        else:
-            masks = mask_probs.new_zeros((0, out_h, out_w), dtype=torch.bool)
+            # CondInst's upsampling to the input grid, then the shared crop
+            # and resize
+            mask_probs = aligned_bilinear(
+                mask_probs[None], self.mask_head.mask_out_stride)[0]
+        masks = resize_masks_to_original(
+            mask_probs, meta['img_shape'], self.output_shape(meta, rescale),
+            mask_thr=mask_thr)
         return InstanceData(
             instances_id=tracks.instances_id.long(),
             labels=tracks.labels.long(),

@@ -44,11 +44,12 @@ from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmvis_pretrain.registry import MODELS
-from .online_frames import online_frames
+from mmvis_pretrain.structures import resize_masks_to_original
+from .online_vis_mixin import OnlineVISMixin
 
 
 @MODELS.register_module()
-class STMask(YOLACT):
+class STMask(OnlineVISMixin, YOLACT):
     """STMask video instance segmentor (see the module docstring).
 
     Args:
@@ -92,6 +93,8 @@ class STMask(YOLACT):
         self.temporal_fusion = MODELS.build(temporal_fusion) \
             if temporal_fusion is not None else None
         self.tracker = MODELS.build(tracker)
+        # the tracker warps its tracks with this module (None: "no TF")
+        self.tracker.set_warp(self.temporal_fusion)
         self.tf_level = tf_level
         self.tf_max_rois_per_img = (train_cfg or {}).get(
             'tf_max_rois_per_img', 64)
@@ -232,50 +235,50 @@ class STMask(YOLACT):
             list[TrackDataSample]: the input sample, each frame with
             ``pred_track_instances``.
         """
-        for img, frame in online_frames(inputs, data_samples, 'STMask'):
-            x = self.extract_feat(img)
-            outs = self.bbox_head(x)
-            dets = self.bbox_head.predict_by_feat(
-                *outs, batch_img_metas=[frame.metainfo], rescale=False)[0]
-            protos, _ = self.mask_head.forward_protos(x)
-            input_shape = tuple(
-                frame.metainfo.get('batch_input_shape', img.shape[-2:]))[:2]
-            tracks = self.tracker.track(
-                int(frame.metainfo['frame_id']), dets, protos[0],
-                x[self.tf_level], input_shape, self.temporal_fusion)
-            frame.pred_track_instances = self._frame_results(
-                tracks, frame.metainfo, input_shape, rescale)
-        return list(data_samples)
+        return self.predict_online(inputs, data_samples, rescale)
+
+    @torch.no_grad()
+    def predict_frame(self, image: Tensor, meta: dict,
+                      rescale: bool = True) -> InstanceData:
+        """Detect, warp and track one frame.
+
+        Args:
+            image (Tensor): ``(1, C, H, W)`` the pre-processed frame.
+            meta (dict): its metainfo (``frame_id``, ``img_shape``,
+                ``ori_shape``, ``scale_factor``, ``batch_input_shape``).
+            rescale (bool): outputs at ``ori_shape`` (else ``img_shape``).
+
+        Returns:
+            InstanceData: ``pred_track_instances`` of the frame.
+        """
+        x = self.extract_feat(image)
+        outs = self.bbox_head(x)
+        dets = self.bbox_head.predict_by_feat(
+            *outs, batch_img_metas=[meta], rescale=False)[0]
+        protos, _ = self.mask_head.forward_protos(x)
+        input_shape = self.input_shape(meta, image.shape[-2:])
+        tracks = self.tracker.track(
+            int(meta['frame_id']), dets, protos[0], x[self.tf_level],
+            input_shape)
+        return self._frame_results(tracks, meta, input_shape, rescale)
 
     def _frame_results(self, tracks: InstanceData, meta: dict,
                        input_shape: Tuple[int, int],
                        rescale: bool) -> InstanceData:
         """Tracker output -> ``pred_track_instances`` (bool masks at
         ``ori_shape`` with ``rescale``, else at ``img_shape``)."""
-        img_h, img_w = meta['img_shape'][:2]
-        out_h, out_w = meta['ori_shape'][:2] if rescale else (img_h, img_w)
-        mask_thr = (self.test_cfg or {}).get('mask_thr', 0.5)
         bboxes = tracks.bboxes
         if rescale:
             bboxes = bboxes / bboxes.new_tensor(meta['scale_factor']).repeat(2)
-        masks = tracks.masks
-        if masks.size(0):
-            masks = F.interpolate(
-                masks[None], input_shape, mode='bilinear',
-                align_corners=False)[0, :, :img_h, :img_w]
-            if (out_h, out_w) != (img_h, img_w):
-                masks = F.interpolate(
-                    masks[None], (out_h, out_w), mode='bilinear',
-                    align_corners=False)[0]
-            masks = masks > mask_thr
-        else:
-            masks = masks.new_zeros((0, out_h, out_w), dtype=torch.bool)
         results = InstanceData()
         results.instances_id = tracks.instances_id.long()
         results.labels = tracks.labels.long()
         results.scores = tracks.scores
         results.bboxes = bboxes
-        results.masks = masks
+        results.masks = resize_masks_to_original(
+            tracks.masks, meta['img_shape'], self.output_shape(meta, rescale),
+            pad_shape=input_shape,
+            mask_thr=(self.test_cfg or {}).get('mask_thr', 0.5))
         return results
 
     def _forward(self, inputs: Tensor, data_samples=None) -> tuple:

@@ -29,6 +29,7 @@ from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from torch import Tensor
 
 from mmvis_pretrain.registry import MODELS
+from .online_vis_mixin import FeatureWindow
 
 ClipSamples = Sequence[Union[TrackDataSample, DetDataSample]]
 
@@ -198,12 +199,9 @@ class VideoMask2Former(Mask2Former):
             raise ValueError(f'{len(frames)} frame samples for a video of '
                              f'{video.shape[0]} frames')
         T = self.num_frames
-        window: List[Tuple[Tensor, ...]] = []
+        window = FeatureWindow(T)
         for t, frame in enumerate(frames):
-            feats_t = self.backbone(video[t:t + 1])
-            window = (window or [feats_t] * (T - 1)) + [feats_t]
-            window = window[-T:]
-            feats = tuple(torch.cat(level) for level in zip(*window))
+            feats = window.push(self.backbone(video[t:t + 1]))
             if self.with_neck:
                 feats = self.neck(feats, num_frames=T)
             last = tuple(level[-1:] for level in feats)
