@@ -6,6 +6,9 @@ from .clip_format import (INSTANCE_KEYS, ImageToClip, as_box_array,
 from .clip_geometry import (ClipPanCrop, crop_frame, draw_crop_size,
                             pan_origins)
 from .clip_rotate import ClipRotate
+from .copy_on_write import (CheckCopyOnWrite, CopyOnWriteCompose,
+                            CopyOnWriteError, disable_copy_on_write_check,
+                            enable_copy_on_write_check)
 from .pack_clip_inputs import PackClipInputs, select_masks
 from .photometric import GaussianBlur, Hue, Identity
 from .video_auto_augment import VideoAutoAugment
@@ -16,5 +19,7 @@ __all__ = [
     'sync_instances_to_masks', 'boxes_of_masks', 'as_box_array',
     'INSTANCE_KEYS', 'wrap_bitmap_masks', 'ClipRotate', 'GaussianBlur', 'Hue', 'Identity',
     'VideoAutoAugment', 'VideoCopyPaste', 'ClipPanCrop', 'crop_frame',
-    'draw_crop_size', 'pan_origins', 'PackClipInputs', 'select_masks'
+    'draw_crop_size', 'pan_origins', 'PackClipInputs', 'select_masks',
+    'CheckCopyOnWrite', 'CopyOnWriteCompose', 'CopyOnWriteError',
+    'enable_copy_on_write_check', 'disable_copy_on_write_check'
 ]

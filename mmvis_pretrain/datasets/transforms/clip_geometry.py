@@ -134,6 +134,10 @@ class ClipPanCrop(BaseTransform):
     ``gt_seg_map``. Modified keys: ``img``, ``img_shape``, the instance keys,
     ``gt_seg_map``; added: ``homography_matrix``.
 
+    Copy-on-write: frames may share arrays, this transform never writes into
+    its inputs (the contract and its debug check: :mod:`.copy_on_write`).
+    The cropped images are views of the input images (no copy).
+
     Args:
         crop_size (tuple): ``(h, w)`` pixels or fractions, or ``(min, max)``
             pixels for ``'absolute_range'``. Defaults to (384, 600)

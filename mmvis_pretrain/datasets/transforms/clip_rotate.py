@@ -427,6 +427,9 @@ class ClipRotate(BaseTransform):
       (added if absent), as mmdet's ``Rotate`` does;
     * ``rotate_angle``: ``a_t`` is recorded (a new T-list key).
 
+    Copy-on-write: frames may share arrays, this transform never writes into
+    its inputs (the contract and its debug check: :mod:`.copy_on_write`).
+
     Args:
         max_angle (float): Angles stay in ``[-max_angle, max_angle]``
             degrees. Defaults to 15 (paper, table 2).

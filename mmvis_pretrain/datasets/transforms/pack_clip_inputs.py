@@ -30,8 +30,8 @@ and fills the ``TrackDataSample`` without formatting:
 
 So the frames of a packed clip never share memory with each other (as with
 ``PackTrackInputs``); the packed arrays may share it with the results dict,
-which the pipeline drops after packing (and no transform of mmcv / mmdet /
-this package writes into an input array, see :mod:`.clip_format`).
+which the pipeline drops after packing (and clip transforms do not write
+into their inputs, see :mod:`.copy_on_write`).
 Everything else (``to_tensor`` of the images and annotations, ignore-flag
 splitting, metainfo deep copies, key / reference frame indices) is done as
 mmdet does. The tests compare both packers field by field on the same
@@ -146,6 +146,9 @@ class PackClipInputs(PackTrackInputs):
     ``TrackDataSample`` has ``key_frames_inds`` / ``ref_frames_inds`` when
     ``key_frame_flags`` is given. This is exactly ``PackTrackInputs``'s
     output (see the module docstring for what is faster).
+
+    Copy-on-write: frames may share arrays, this transform never writes into
+    its inputs (the contract and its debug check: :mod:`.copy_on_write`).
 
     Args:
         meta_keys (str | tuple, optional): Extra meta keys, added to

@@ -25,6 +25,10 @@ copies). The tests compare every one of them with mmdet's op.
 All ops work on one ``(H, W, 3)`` BGR image in ``results['img']`` (uint8
 values; other dtypes are rounded to uint8 and cast back) and leave boxes and
 masks untouched.
+
+Every op returns a new image and never writes into its input: the frames of
+a clip may share one image (the contract and its debug check:
+:mod:`.copy_on_write`).
 """
 import math
 from typing import Optional

@@ -85,6 +85,9 @@ class VideoAutoAugment(BaseTransform):
     ``auto_aug_ops``: a list of ``(name, magnitude)`` (Rotation: that
     frame's angle).
 
+    Copy-on-write: frames may share arrays, this transform never writes into
+    its inputs (the contract and its debug check: :mod:`.copy_on_write`).
+
     Args:
         k_max (int): Up to this many distinct ops per clip (k is uniform in
             ``1..k_max``, capped by the pool size). Defaults to 3.
