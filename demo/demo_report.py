@@ -63,19 +63,27 @@ def markdown_report(results: Dict) -> str:
         image='image (Mask2Former on images)',
         video='video (Mask2Former + MSTM on pseudo-videos)',
         untrained='none (untrained online model)',
-        stmask='STMask, one-stage (no pre-training, videos only)')
-    for arm in ('image', 'video', 'untrained', 'stmask'):
+        stmask='STMask, one-stage (no pre-training, videos only)',
+        image_mean_prob='image, former video-level rule (mean probabilities)',
+        video_mean_prob='video, former video-level rule (mean probabilities)')
+    for arm in ('image', 'video', 'image_mean_prob', 'video_mean_prob',
+                'untrained', 'stmask'):
         fine = results['finetune'].get(arm)
         if fine is None:
             continue
-        pre = results['pretrain'].get(arm, {}).get('mAP')
+        pre = results['pretrain'].get(arm.replace('_mean_prob', ''),
+                                      {}).get('mAP')
         lines.append(f'| {names[arm]} | {_fmt(pre)} | ' + ' | '.join(
             _fmt(fine.get(key)) for key, _ in VIS_COLUMNS) + ' |')
     lines += [
         '',
         'VIS metric: official YouTube-VIS definitions '
         '(`mmvis_pretrain.evaluation.VISMetric`) on the held-out synthetic '
-        'videos; `-` = no ground truth in that range.',
+        'videos; `-` = no ground truth in that range. The online models '
+        'score a track as CTVIS does (softmax of its mean class logits '
+        'times its mask score, best track-class pairs per video); the '
+        '"former video-level rule" rows test the same checkpoints with '
+        "`model.tracker.video_scoring='mean_prob'`.",
         '',
         '![loss curves and AP](report.png)',
         '',

@@ -179,6 +179,16 @@ def main(argv=None):
             vis_opts + [f'load_from={pretrain[arm]["checkpoint"]}'],
             VIS_PREFIX)
         train_dirs[f'fine-tuning from {arm}'] = out_dir
+    # the video-level class / score rule before issue 11 on the same
+    # checkpoints: argmax of the mean probabilities, mean of the frame scores
+    for arm in ('image', 'video'):
+        print(f'--- from the {arm} pre-training, former video-level rule '
+              "(model.tracker.video_scoring='mean_prob')", flush=True)
+        finetune[f'{arm}_mean_prob'] = dict(metrics=test_checkpoint(
+            FINETUNE_CONFIGS[arm], finetune[arm]['checkpoint'],
+            osp.join(work_dir, f'finetune_from_{arm}', 'test_mean_prob'),
+            vis_opts + ['model.tracker.video_scoring=mean_prob'],
+            VIS_PREFIX))
     print('--- the untrained online model (reference)', flush=True)
     untrained = test_untrained(FINETUNE_CONFIGS['video'],
                                osp.join(work_dir, 'untrained'), vis_opts,
@@ -264,6 +274,16 @@ def train_and_test(config: str, out_dir: str, iters: int, options: list,
         log_file=osp.join(out_dir, 'test.log'))
     return dict(checkpoint=trained,
                 metrics=_read_metrics(test_dir, metric_prefix))
+
+
+def test_checkpoint(config: str, checkpoint: str, test_dir: str,
+                    options: list, metric_prefix: str) -> dict:
+    """Metrics of ``checkpoint`` tested with ``options``."""
+    os.makedirs(test_dir, exist_ok=True)
+    run(['tools/test.py', config, checkpoint, '--work-dir', test_dir,
+         '--cfg-options', *options],
+        log_file=osp.join(test_dir, 'test.log'))
+    return _read_metrics(test_dir, metric_prefix)
 
 
 def test_untrained(config: str, out_dir: str, options: list,
