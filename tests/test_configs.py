@@ -144,3 +144,85 @@ def test_samplers_exist_and_vis_metrics_build(config, registered):
     for key, metric in _evaluators(cfg):
         if metric['type'] in ('VISMetric', 'mmvis_pretrain.VISMetric'):
             METRICS.build(copy.deepcopy(metric))
+
+
+# --------------------------------------------------------------------------
+# the layout of the config tree (issue 11): short leaf configs that take the
+# package's online protocol from the data set bases instead of switching to
+# it with `_delete_`
+# --------------------------------------------------------------------------
+MAX_LEAF_LINES = 60
+PROTOCOL_TYPES = ('VISMetric', 'TrackImgSampler')
+
+
+@pytest.mark.parametrize('config', CONFIGS, ids=_rel)
+def test_leaf_configs_are_short(config):
+    with open(config) as f:
+        num_lines = len(f.read().splitlines())
+    assert num_lines <= MAX_LEAF_LINES, (
+        f'{_rel(config)} has {num_lines} lines (at most {MAX_LEAF_LINES}): '
+        'move what it shares with other configs into a base')
+
+
+def _names_protocol_type(text):
+    """Whether ``text`` names VISMetric or TrackImgSampler as a type (not
+    as part of a longer name such as mmdet's ``YouTubeVISMetric``)."""
+    import re
+    return any(
+        re.search(rf"""['"](mmvis_pretrain\.|mmdet\.)?{name}['"]""", text)
+        for name in PROTOCOL_TYPES)
+
+
+def test_protocol_type_detection():
+    assert _names_protocol_type("dict(type='VISMetric')")
+    assert _names_protocol_type('sampler=dict(type="TrackImgSampler")')
+    assert _names_protocol_type("type='mmvis_pretrain.VISMetric'")
+    assert not _names_protocol_type("dict(type='YouTubeVISMetric')")
+    assert not _names_protocol_type('# VISMetric, as the base')
+
+
+@pytest.mark.parametrize('config', CONFIGS, ids=_rel)
+def test_leaf_configs_do_not_delete_for_the_protocol(config):
+    """The online protocol (TrackImgSampler, VISMetric) is the default of
+    the VIS data set bases: no leaf replaces a dict with `_delete_` to get
+    it."""
+    with open(config) as f:
+        text = f.read()
+    assert not ('_delete_' in text and _names_protocol_type(text)), (
+        f'{_rel(config)} uses `_delete_` and names VISMetric / '
+        'TrackImgSampler: take the protocol from the data set base')
+
+
+@pytest.mark.parametrize('config', [
+    c for c in DATASET_BASES
+    if osp.basename(c).startswith(('youtube_vis', 'ovis', 'synthetic_vis'))
+], ids=_rel)
+def test_vis_dataset_bases_default_to_the_online_protocol(config):
+    cfg = Config.fromfile(config)
+    for loader in ('val_dataloader', 'test_dataloader'):
+        assert cfg[loader].sampler == dict(type='TrackImgSampler'), loader
+    for key in ('val_evaluator', 'test_evaluator'):
+        assert cfg[key].type == 'VISMetric', key
+
+
+def test_mask2former_model_bases_are_mmdets():
+    """The Mask2Former model bases take mmdet's configs (not restated):
+    they equal mmdet's ``model`` and ``optim_wrapper`` but for the stated
+    differences."""
+    from mmengine.config import Config as C
+    bases = osp.join(REPO, 'configs', '_base_', 'models')
+    for ours, theirs in [
+        ('mask2former_r50.py',
+         'mmdet::mask2former/mask2former_r50_8xb2-lsj-50e_coco.py'),
+        ('mask2former_vis_r50.py',
+         'mmdet::mask2former_vis/mask2former_r50_8xb2-8e_youtubevis2019.py'),
+    ]:
+        ours = C.fromfile(osp.join(bases, ours)).to_dict()
+        theirs = C.fromfile(C._get_cfg_path(theirs, '')[0]).to_dict()
+        assert ours['optim_wrapper'] == theirs['optim_wrapper']
+        if 'panoptic_head' in ours['model']:
+            preprocessor = theirs['model']['data_preprocessor']
+            del preprocessor['batch_augments'], preprocessor['seg_pad_value']
+            (theirs['model']['panoptic_head']['pixel_decoder']['encoder']
+             ['layer_cfg']['self_attn_cfg']['im2col_step']) = 128
+        assert ours['model'] == theirs['model']

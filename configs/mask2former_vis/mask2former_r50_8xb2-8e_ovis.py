@@ -1,3 +1,5 @@
+# MMDetection's Mask2Former-VIS R50 baseline on OVIS (25 classes; as the
+# YouTube-VIS 2019 config).
 _base_ = [
     '../_base_/models/mask2former_vis_r50.py', '../_base_/datasets/ovis.py',
     '../_base_/schedules/vis_iter_6k.py'
@@ -6,9 +8,10 @@ num_classes = 25
 model = dict(
     track_head=dict(
         num_classes=num_classes,
-        loss_cls=dict(class_weight=[1.0] * num_classes + [0.1])),
-    init_cfg=dict(
-        type='Pretrained',
-        checkpoint='https://download.openmmlab.com/mmdetection/v3.0/'
-        'mask2former/mask2former_r50_8xb2-lsj-50e_coco/'
-        'mask2former_r50_8xb2-lsj-50e_coco_20220506_191028-41b088b6.pth'))
+        loss_cls=dict(class_weight=[1.0] * num_classes + [0.1])))
+# mmdet's whole-video protocol (see the YouTube-VIS 2019 config)
+val_dataloader = dict(
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='YouTubeVISMetric', metric='youtube_vis_ap')
+test_evaluator = val_evaluator

@@ -4,10 +4,9 @@
 _base_ = [
     '../_base_/models/mask2former_vis_r50.py',
     '../_base_/datasets/synthetic_vis.py',
-    '../_base_/schedules/vis_iter_6k.py'
+    '../_base_/schedules/vis_iter_300.py'
 ]
 num_classes = 6
-num_frames = 2
 feat = 32
 model = dict(
     backbone=dict(
@@ -22,7 +21,6 @@ model = dict(
         out_channels=feat,
         num_classes=num_classes,
         num_queries=10,
-        num_frames=num_frames,
         pixel_decoder=dict(
             norm_cfg=dict(type='GN', num_groups=8),
             encoder=dict(
@@ -39,19 +37,22 @@ model = dict(
                 cross_attn_cfg=dict(embed_dims=feat, num_heads=4),
                 ffn_cfg=dict(embed_dims=feat, feedforward_channels=64))),
         loss_cls=dict(class_weight=[1.0] * num_classes + [0.1]),
-        train_cfg=dict(num_points=1024)))
+        train_cfg=dict(num_points=1024)),
+    init_cfg=None)  # from scratch, not the COCO checkpoint
 
 optim_wrapper = dict(
     optimizer=dict(lr=1e-3),
     paramwise_cfg=dict(custom_keys=dict(backbone=dict(lr_mult=1.0))),
     clip_grad=dict(max_norm=1.0))
 
-max_iters = 300
-param_scheduler = dict(
-    type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
-    milestones=[250], gamma=0.1)
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(interval=100, max_keep_ckpts=2))
-log_processor = dict(window_size=10)
+# mmdet's whole-video protocol (see the R50 configs), evaluating `valid`
+val_dataloader = dict(
+    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False))
+test_dataloader = val_dataloader
+val_evaluator = dict(
+    _delete_=True,  # the base's VISMetric and its ann_file
+    type='YouTubeVISMetric',
+    metric='youtube_vis_ap',
+    metric_items=['mAP', 'mAP_50', 'mAP_75', 'AR@1', 'AR@10'],
+    format_only=False)
+test_evaluator = val_evaluator

@@ -9,22 +9,12 @@
 _base_ = [
     '../_base_/models/online_mask2former_vis_r50.py',
     '../_base_/datasets/coco_pseudo_video_ytvis19_joint.py',
-    '../_base_/datasets/online_vis_test.py',
     '../_base_/schedules/online_vis_16k.py'
 ]
 load_from = ('https://download.openmmlab.com/mmdetection/v3.0/mask2former/'
              'mask2former_r50_8xb2-lsj-50e_coco/'
              'mask2former_r50_8xb2-lsj-50e_coco_20220506_191028-41b088b6.pth')
 
-val_dataloader = dict(
-    sampler=dict(_delete_=True, type='TrackImgSampler'),
-    dataset=dict(pipeline={{_base_.online_test_pipeline}}))
-test_dataloader = dict(
-    sampler=dict(_delete_=True, type='TrackImgSampler'),
-    dataset=dict(pipeline={{_base_.online_test_pipeline}}))
 val_evaluator = dict(
-    _delete_=True,
-    type='VISMetric',
-    format_only=True,
     outfile_prefix='work_dirs/submissions/online-vis_youtubevis2019')
 test_evaluator = val_evaluator

@@ -9,8 +9,7 @@
 _base_ = [
     '../_base_/models/online_mask2former_vis_r50.py',
     '../_base_/datasets/synthetic_pseudo_video_joint.py',
-    '../_base_/datasets/online_vis_test.py',
-    '../_base_/schedules/vis_iter_6k.py'
+    '../_base_/schedules/vis_iter_300.py'
 ]
 num_classes = 6
 feat = 32
@@ -49,26 +48,8 @@ model = dict(
     test_cfg=dict(max_per_image=20),
     tracker=dict(det_score_thr=0.2, new_track_thr=0.3))
 
-# online inference: one frame per sample
-val_dataloader = dict(sampler=dict(_delete_=True, type='TrackImgSampler'))
-test_dataloader = dict(sampler=dict(_delete_=True, type='TrackImgSampler'))
-val_evaluator = dict(
-    _delete_=True,
-    type='VISMetric',
-    ann_file='data/synthetic/ytvis/valid.json')
-test_evaluator = val_evaluator
-
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(lr=1e-3),
     paramwise_cfg=dict(custom_keys=dict(backbone=dict(lr_mult=1.0))),
     clip_grad=dict(max_norm=1.0))
-max_iters = 300
-param_scheduler = dict(
-    type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
-    milestones=[250], gamma=0.1)
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(interval=100, max_keep_ckpts=2))
-log_processor = dict(window_size=10)

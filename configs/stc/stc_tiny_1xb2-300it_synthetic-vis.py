@@ -3,8 +3,9 @@
 # data: narrow ResNet-18 from scratch, 32-channel FPN / towers, 2-conv
 # towers, 32-d embeddings, 160x120 frames.
 _base_ = [
-    '../_base_/models/stc_r50.py', '../_base_/datasets/synthetic_vis.py',
-    '../_base_/schedules/vis_iter_6k.py'
+    '../_base_/models/stc_r50.py',
+    '../_base_/datasets/synthetic_vis_frame_pairs.py',
+    '../_base_/schedules/vis_iter_300.py'
 ]
 num_classes = 6
 feat = 32
@@ -39,44 +40,7 @@ model = dict(
     tracker=dict(det_score_thr=0.05, new_track_thr=0.05),
     test_cfg=dict(score_thr=0.05, max_per_img=20))
 
-# frame pairs: the reference within +-2 annotated frames of the key
-train_pipeline = [
-    dict(
-        type='UniformRefFrameSample',
-        num_ref_imgs=1,
-        frame_range=2,
-        filter_key_img=True),
-    dict(
-        type='TransformBroadcaster',
-        share_random_params=True,
-        transforms=[
-            dict(type='LoadImageFromFile'),
-            dict(type='LoadTrackAnnotations', with_mask=True),
-            dict(type='Resize', scale={{_base_.img_scale}}, keep_ratio=True),
-            dict(type='RandomFlip', prob=0.5),
-        ]),
-    dict(type='PackTrackInputs')
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
-# online inference: one frame per sample
-val_dataloader = dict(sampler=dict(_delete_=True, type='TrackImgSampler'))
-test_dataloader = val_dataloader
-val_evaluator = dict(
-    _delete_=True,
-    type='VISMetric',
-    ann_file='data/synthetic/ytvis/valid.json')
-test_evaluator = val_evaluator
-
 optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
     clip_grad=dict(max_norm=10.0))
-max_iters = 300
-param_scheduler = dict(
-    type='MultiStepLR', begin=0, end=max_iters, by_epoch=False,
-    milestones=[250], gamma=0.1)
-train_cfg = dict(max_iters=max_iters, val_interval=max_iters)
-default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(interval=100, max_keep_ckpts=2))
-log_processor = dict(window_size=10)

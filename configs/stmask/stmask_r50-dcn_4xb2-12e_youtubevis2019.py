@@ -10,67 +10,12 @@
 # the val dataset and `val_evaluator.ann_file` at the held-out part.
 _base_ = [
     '../_base_/models/stmask_r50_dcn.py',
-    '../_base_/datasets/youtube_vis_2019.py', '../_base_/default_runtime.py'
+    '../_base_/datasets/youtube_vis_2019_frame_pairs.py',
+    '../_base_/schedules/frame_pairs_sgd_12e.py'
 ]
 model = dict(
     bbox_head=dict(num_classes=40), mask_head=dict(num_classes=40))
 
-train_pipeline = [
-    dict(
-        type='UniformRefFrameSample',
-        num_ref_imgs=1,
-        frame_range=2,
-        filter_key_img=True),
-    dict(
-        type='TransformBroadcaster',
-        share_random_params=True,
-        transforms=[
-            dict(type='LoadImageFromFile'),
-            dict(type='LoadTrackAnnotations', with_mask=True),
-            dict(type='Resize', scale=(640, 360), keep_ratio=True),
-            dict(type='RandomFlip', prob=0.5),
-        ]),
-    dict(type='PackTrackInputs')
-]
-# every annotated frame is a key frame once per epoch (MaskTrack R-CNN's
-# image-based sampling); inference: one frame per sample
-train_dataloader = dict(
-    batch_size=2,
-    sampler=dict(_delete_=True, type='TrackImgSampler'),
-    dataset=dict(pipeline=train_pipeline))
-val_dataloader = dict(sampler=dict(_delete_=True, type='TrackImgSampler'))
-test_dataloader = val_dataloader
 val_evaluator = dict(
-    _delete_=True,
-    type='VISMetric',
-    format_only=True,
     outfile_prefix='work_dirs/submissions/stmask_r50-dcn_youtubevis2019')
 test_evaluator = val_evaluator
-
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=1e-3, momentum=0.9, weight_decay=5e-4),
-    clip_grad=dict(max_norm=35, norm_type=2))
-max_epochs = 12
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=500),
-    dict(
-        type='MultiStepLR',
-        begin=0,
-        end=max_epochs,
-        by_epoch=True,
-        milestones=[8, 11],
-        gamma=0.1)
-]
-train_cfg = dict(
-    type='EpochBasedTrainLoop', max_epochs=max_epochs,
-    val_begin=max_epochs + 1)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-auto_scale_lr = dict(enable=False, base_batch_size=8)
-
-default_hooks = dict(
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
-    visualization=dict(type='TrackVisualizationHook', draw=False))
-visualizer = dict(
-    type='ClipLocalVisualizer', vis_backends=[dict(type='LocalVisBackend')])

@@ -1,7 +1,8 @@
 # Joint fine-tuning data (CTVIS recipe): 10-frame COCO pseudo-videos in the
 # YouTube-VIS 2019 label space mixed with real 10-frame YouTube-VIS 2019
 # clips at COCO : YTVIS19 = 1 : 1.5 in one loader (docs/joint_training.md).
-_base_ = './youtube_vis_2019.py'
+# Online testing (the data set base's protocol) at the CTVIS test size.
+_base_ = ['./youtube_vis_2019.py', './online_vis_test.py']
 
 num_clip_frames = 10
 # shortest edge 320..640 (CTVIS), one draw per clip
@@ -66,3 +67,5 @@ train_dataloader = dict(
                 data_prefix=dict(img_path='train/JPEGImages'),
                 pipeline=video_pipeline),
         ]))
+val_dataloader = dict(dataset=dict(pipeline={{_base_.online_test_pipeline}}))
+test_dataloader = val_dataloader

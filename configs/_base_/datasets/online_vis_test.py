@@ -1,11 +1,10 @@
-# Online (frame-by-frame) testing of VIS models, shared by the online VIS
-# leaf configs: each sample is one frame (mmdet's TrackImgSampler keeps the
-# frames of a video together and in order, and never splits a video across
-# GPUs); frames are resized to a 360-pixel shortest edge (CTVIS test size).
-# This file only defines a variable; a leaf uses it as
-#   val_dataloader = dict(
-#       sampler=dict(_delete_=True, type='TrackImgSampler'),
-#       dataset=dict(pipeline={{_base_.online_test_pipeline}}))
+# The test pipeline of online (frame-by-frame) VIS in the CTVIS recipe:
+# frames resized to a 360-pixel shortest edge (CTVIS test size). The test
+# sampler (TrackImgSampler, one frame per sample) and the evaluator
+# (VISMetric) are the defaults of the VIS data set bases. This file only
+# defines a variable; the joint fine-tuning bases
+# (coco_pseudo_video_*_joint.py) use it as
+#   val_dataloader = dict(dataset=dict(pipeline=online_test_pipeline))
 online_test_pipeline = [
     dict(
         type='TransformBroadcaster',

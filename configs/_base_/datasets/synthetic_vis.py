@@ -63,10 +63,7 @@ val_dataloader = dict(
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
+# online protocol (youtube_vis_2019.py), evaluated locally against `valid`
 val_evaluator = dict(
-    _delete_=True,
-    type='YouTubeVISMetric',
-    metric='youtube_vis_ap',
-    metric_items=['mAP', 'mAP_50', 'mAP_75', 'AR@1', 'AR@10'],
-    format_only=False)
+    _delete_=True, type='VISMetric', ann_file=data_root + 'valid.json')
 test_evaluator = val_evaluator

@@ -3,6 +3,11 @@
 #   data/youtube_vis_2019/annotations/{train,valid}.json
 # `valid` has no public annotations: local validation uses a held-out split
 # made by tools/dataset_converters/split_vis.py (see docs/datasets.md).
+# Testing follows the package's online protocol: one frame per sample
+# (mmdet's TrackImgSampler keeps the frames of a video together and in
+# order, and never splits a video across GPUs), scored by VISMetric. Models
+# that take a whole video per sample (mmdet's Mask2FormerVideo) switch to
+# DefaultSampler and YouTubeVISMetric (configs/mask2former_vis/).
 dataset_type = 'YouTubeVIS2019Dataset'
 data_root = 'data/youtube_vis_2019/'
 backend_args = None
@@ -53,7 +58,7 @@ val_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False, round_up=False),
+    sampler=dict(type='TrackImgSampler'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
@@ -66,8 +71,5 @@ test_dataloader = val_dataloader
 
 # The official server evaluates `valid`: write the submission archive.
 val_evaluator = dict(
-    type='YouTubeVISMetric',
-    metric='youtube_vis_ap',
-    outfile_prefix='./youtube_vis_results',
-    format_only=True)
+    type='VISMetric', format_only=True, outfile_prefix='./youtube_vis_results')
 test_evaluator = val_evaluator

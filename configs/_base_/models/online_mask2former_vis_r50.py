@@ -39,7 +39,10 @@ model = dict(
         type='MemoryBankTracker',
         match_thr=0.3,
         mask_nms_thr=0.6,
-        max_missing=20))
+        max_missing=20,
+        # CTVIS's video-level rule: softmax of the mean logits x mask score,
+        # best track-class pairs per video ('mean_prob': the former rule)
+        video_scoring='ctvis'))
 
 # mixed precision (CTVIS); CPU runs fall back to fp32 with a warning
 optim_wrapper = dict(type='AmpOptimWrapper')  # dynamic loss scale
