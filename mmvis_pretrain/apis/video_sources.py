@@ -58,6 +58,9 @@ import numpy as np
 from mmdet.utils.misc import IMG_EXTENSIONS
 from PIL import Image
 
+# the fps check of the sources and of the MP4 writer
+from ..visualization.clip_writers import check_fps as _check_fps
+
 
 #: Frame rate of frame folders and glob patterns when none is given.
 DEFAULT_FPS = 25.0
@@ -102,13 +105,6 @@ def natural_sorted(names: Sequence[str]) -> List[str]:
 def is_image_file(name: str) -> bool:
     """Whether ``name`` has an image extension (mmdet's, any case)."""
     return osp.splitext(name)[1].lower() in IMG_EXTENSIONS
-
-
-def _check_fps(fps: float, what: str) -> float:
-    fps = float(fps)
-    if not math.isfinite(fps) or fps <= 0:
-        raise ValueError(f'{what}: fps must be a positive number, got {fps}')
-    return fps
 
 
 # --------------------------------------------------------------------------

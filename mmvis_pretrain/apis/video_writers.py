@@ -1,6 +1,8 @@
 """Video output of the VIS demo, written while the frames stream.
 
-* :class:`Mp4Writer`: an ``.mp4`` (``mp4v`` codec, ``cv2.VideoWriter``);
+* :class:`Mp4Writer`: an ``.mp4`` (``mp4v`` codec, ``cv2.VideoWriter``),
+  defined in :mod:`mmvis_pretrain.visualization.clip_writers` (also behind
+  its ``write_mp4``) and re-exported here;
 * :class:`IdPngWriter`: one PNG per frame (``000000.png``, ...) whose pixel
   value is the output track id (``1, 2, ...``), ``0`` is background;
 * :class:`TracksJsonWriter`: the tracks with their per-frame RLE masks;
@@ -9,6 +11,10 @@
   would be background in an id PNG);
 * the demo writes them through :class:`~.staged_outputs.StagedOutputs`
   (outputs appear only on success).
+
+:func:`encode_rle` (the tracks' RLEs) is
+:func:`mmvis_pretrain.structures.mask_ops.encode_rle`, re-exported here and
+in :mod:`mmvis_pretrain.apis`.
 """
 from __future__ import annotations
 
@@ -16,14 +22,14 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import cv2
 import numpy as np
-import pycocotools.mask as mask_util
 
-from ..visualization.clip_writers import pad_to
-from .video_sources import PathLike, _check_fps
+from ..structures.mask_ops import encode_rle
+from ..visualization.clip_writers import Mp4Writer  # noqa: F401 (re-export)
+from .video_sources import PathLike
 
 # --------------------------------------------------------------------------
 # output track ids
@@ -70,65 +76,6 @@ def _check_masks(masks: np.ndarray, num: int, height: int, width: int,
         raise ValueError(f'{where}: masks must have shape ({num}, {height}, '
                          f'{width}), got {masks.shape}')
     return masks.astype(bool, copy=False)
-
-
-class Mp4Writer:
-    """Stream RGB frames into an ``.mp4`` (``mp4v``) with ``cv2.VideoWriter``.
-
-    The file is opened at construction (its folder is created); a writer
-    that OpenCV cannot open raises ``OSError`` at once. The codec needs even
-    sizes, so an odd height / width is zero-padded by one row / column at
-    the bottom / right. Use as a context manager or call :meth:`close`.
-
-    Args:
-        path (str | Path): Output file.
-        fps (float): Frame rate.
-        height (int): Frame height.
-        width (int): Frame width.
-    """
-
-    def __init__(self, path: PathLike, fps: float, height: int,
-                 width: int) -> None:
-        self.path = Path(path)
-        self.fps = _check_fps(fps, str(path))
-        self.height, self.width = int(height), int(width)
-        self.out_height = self.height + self.height % 2
-        self.out_width = self.width + self.width % 2
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = cv2.VideoWriter(
-            str(self.path), cv2.VideoWriter_fourcc(*'mp4v'), self.fps,
-            (self.out_width, self.out_height))
-        if not self._writer.isOpened():
-            self._writer.release()
-            raise OSError(f'cv2.VideoWriter cannot open {self.path} for '
-                          'writing (mp4v codec); use an .mp4 file in a '
-                          'writable folder')
-        self.num_frames = 0
-
-    def write(self, frame: np.ndarray) -> None:
-        """Append an RGB ``uint8`` frame ``(height, width, 3)``."""
-        if self._writer is None:
-            raise RuntimeError(f'{self.path} is closed')
-        if frame.shape != (self.height, self.width, 3):
-            raise ValueError(f'{self.path}: frame {self.num_frames} has shape '
-                             f'{frame.shape}, expected ({self.height}, '
-                             f'{self.width}, 3)')
-        frame = pad_to(np.asarray(frame, dtype=np.uint8), self.out_height,
-                       self.out_width)
-        self._writer.write(np.ascontiguousarray(frame[..., ::-1]))
-        self.num_frames += 1
-
-    def close(self) -> None:
-        """Finish the file."""
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
-
-    def __enter__(self) -> 'Mp4Writer':
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 class IdPngWriter:
@@ -196,23 +143,6 @@ class IdPngWriter:
         if not cv2.imwrite(str(path), self.id_map(masks, ids, scores)):
             raise OSError(f'could not write {path}')
         return path
-
-
-def encode_rle(masks: np.ndarray) -> List[dict]:
-    """COCO RLEs of boolean masks ``(M, H, W)`` with ``str`` counts.
-
-    Returns:
-        list[dict]: ``{'size': [H, W], 'counts': str}`` per mask.
-    """
-    masks = np.asarray(masks, dtype=bool)
-    if len(masks) == 0:
-        return []
-    rles = mask_util.encode(
-        np.asfortranarray(masks.transpose(1, 2, 0).astype(np.uint8)))
-    return [
-        dict(size=[int(s) for s in rle['size']],
-             counts=rle['counts'].decode('ascii')) for rle in rles
-    ]
 
 
 class TracksJsonWriter:

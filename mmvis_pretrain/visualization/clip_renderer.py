@@ -46,10 +46,10 @@ from mmdet.visualization.palette import _get_adaptive_scales
 from mmengine.structures import InstanceData
 
 from ..registry import VISUALIZERS
-from .drawing_utils import (Color, boxes_from_masks, boxes_to_array,
-                            clip_boxes, instance_color, instance_keys,
-                            masks_to_array, sample_name, to_numpy,
-                            unpack_sample)
+from ..structures.mask_ops import mask_boxes
+from .drawing_utils import (Color, boxes_to_array, clip_boxes, instance_color,
+                            instance_keys, masks_to_array, sample_name,
+                            to_numpy, unpack_sample)
 
 
 # --------------------------------------------------------------------------
@@ -191,7 +191,7 @@ class ClipLocalVisualizer(TrackLocalVisualizer):
         if 'bboxes' in instances:
             boxes = boxes_to_array(instances.bboxes)
         elif masks is not None:
-            boxes = boxes_from_masks(masks)
+            boxes = mask_boxes(masks)
         else:
             return self.get_image()
         clip_boxes(boxes, height, width)

@@ -1,8 +1,15 @@
 """Write rendered frames (:class:`.clip_renderer.RenderedSample`) to files:
 PNG per frame plus a side-by-side strip, an animated GIF (Pillow) and an MP4
-(``cv2.VideoWriter`` with the ``mp4v`` codec)."""
+(``cv2.VideoWriter`` with the ``mp4v`` codec).
+
+:class:`Mp4Writer` is the package's one MP4 writer: :func:`write_mp4` (whole
+clips) and the video demo (frames as they stream, re-exported by
+:mod:`mmvis_pretrain.apis`) both use it. It lives here, not in ``apis``,
+because ``apis`` imports ``visualization`` (never the other way round).
+"""
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import List, Sequence, Tuple, Union
 
@@ -122,9 +129,79 @@ def write_gif(frames: Sequence[np.ndarray], path: Union[str, Path],
     return path
 
 
+def check_fps(fps: float, what: str) -> float:
+    """``fps`` as a positive finite float; ``ValueError`` naming ``what``
+    otherwise."""
+    fps = float(fps)
+    if not math.isfinite(fps) or fps <= 0:
+        raise ValueError(f'{what}: fps must be a positive number, got {fps}')
+    return fps
+
+
+class Mp4Writer:
+    """Stream RGB frames into an ``.mp4`` (``mp4v``) with ``cv2.VideoWriter``.
+
+    The file is opened at construction (its folder is created); a writer
+    that OpenCV cannot open raises ``OSError`` at once, an fps that is not
+    a positive number ``ValueError``. The codec needs even sizes, so an odd
+    height / width is zero-padded by one row / column at the bottom / right
+    (:func:`pad_to`). Use as a context manager or call :meth:`close`.
+
+    Args:
+        path (str | Path): Output file.
+        fps (float): Frame rate.
+        height (int): Frame height.
+        width (int): Frame width.
+    """
+
+    def __init__(self, path: Union[str, Path], fps: float, height: int,
+                 width: int) -> None:
+        self.path = Path(path)
+        self.fps = check_fps(fps, str(path))
+        self.height, self.width = int(height), int(width)
+        self.out_height = self.height + self.height % 2
+        self.out_width = self.width + self.width % 2
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = cv2.VideoWriter(
+            str(self.path), cv2.VideoWriter_fourcc(*'mp4v'), self.fps,
+            (self.out_width, self.out_height))
+        if not self._writer.isOpened():
+            self._writer.release()
+            raise OSError(f'cv2.VideoWriter cannot open {self.path} for '
+                          'writing (mp4v codec); use an .mp4 file in a '
+                          'writable folder')
+        self.num_frames = 0
+
+    def write(self, frame: np.ndarray) -> None:
+        """Append an RGB ``uint8`` frame ``(height, width, 3)``."""
+        if self._writer is None:
+            raise RuntimeError(f'{self.path} is closed')
+        if frame.shape != (self.height, self.width, 3):
+            raise ValueError(f'{self.path}: frame {self.num_frames} has shape '
+                             f'{frame.shape}, expected ({self.height}, '
+                             f'{self.width}, 3)')
+        frame = np.asarray(frame, dtype=np.uint8)
+        if (self.out_height, self.out_width) != (self.height, self.width):
+            frame = pad_to(frame, self.out_height, self.out_width)
+        self._writer.write(np.ascontiguousarray(frame[..., ::-1]))
+        self.num_frames += 1
+
+    def close(self) -> None:
+        """Finish the file."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+    def __enter__(self) -> 'Mp4Writer':
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
 def write_mp4(frames: Sequence[np.ndarray], path: Union[str, Path],
               fps: float = 4.0) -> Path:
-    """Write an MP4 (``mp4v`` codec) with ``cv2.VideoWriter``.
+    """Write an MP4 (``mp4v`` codec) with :class:`Mp4Writer`.
 
     Frames are zero-padded to a common even size (the codec drops an odd last
     row / column otherwise).
@@ -132,26 +209,16 @@ def write_mp4(frames: Sequence[np.ndarray], path: Union[str, Path],
     Args:
         frames (list[np.ndarray]): RGB frames.
         path (str | Path): Output file.
-        fps (float): Frames per second. Defaults to 4.
+        fps (float): Frames per second (positive). Defaults to 4.
 
     Returns:
         Path: ``path``.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     height, width = common_size(frames, multiple=2)
-    writer = cv2.VideoWriter(
-        str(path), cv2.VideoWriter_fourcc(*'mp4v'), float(fps),
-        (width, height))
-    if not writer.isOpened():
-        raise OSError(f'cv2.VideoWriter cannot write {path} (mp4v)')
-    try:
+    with Mp4Writer(path, fps, height, width) as writer:
         for frame in frames:
-            writer.write(
-                np.ascontiguousarray(pad_to(frame, height, width)[..., ::-1]))
-    finally:
-        writer.release()
-    return path
+            writer.write(pad_to(frame, height, width))
+    return writer.path
 
 
 def write_rendered(rendered: RenderedSample,

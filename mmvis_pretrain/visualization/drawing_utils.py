@@ -4,8 +4,9 @@ Pure helpers without drawing: the colour of an instance id
 (:func:`instance_color`), packed ``inputs`` -> RGB frames
 (:func:`inputs_to_frames`, :func:`unpack_sample`), boxes / masks of any
 mmdet type -> numpy arrays (:func:`boxes_to_array`, :func:`masks_to_array`,
-:func:`boxes_from_masks`, :func:`clip_boxes`) and file-name safe sample
-names (:func:`sample_name`).
+:func:`clip_boxes`; boxes of masks are
+:func:`mmvis_pretrain.structures.mask_ops.mask_boxes`) and file-name safe
+sample names (:func:`sample_name`).
 """
 from __future__ import annotations
 
@@ -125,16 +126,6 @@ def masks_to_array(masks: Any, height: int, width: int) -> np.ndarray:
     if masks.shape[1:] != (height, width):
         masks = fit_mask_size(masks, height, width)
     return masks
-
-
-def boxes_from_masks(masks: np.ndarray) -> np.ndarray:
-    """Tight ``(N, 4)`` boxes of boolean masks (zeros for empty masks)."""
-    boxes = np.zeros((len(masks), 4), dtype=np.float32)
-    for i, mask in enumerate(masks):
-        ys, xs = np.nonzero(mask)
-        if len(xs):
-            boxes[i] = (xs.min(), ys.min(), xs.max() + 1, ys.max() + 1)
-    return boxes
 
 
 def clip_boxes(boxes: np.ndarray, height: int, width: int) -> np.ndarray:

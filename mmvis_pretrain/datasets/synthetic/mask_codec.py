@@ -8,9 +8,15 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
+from ...structures.mask_ops import encode_rle as encode_rles
+from ...structures.mask_ops import mask_boxes
+
 
 def mask_bbox(mask: np.ndarray) -> list[float]:
     """Tight COCO box of a non-empty mask (pycocotools' ``toBbox``).
+
+    One mask of :func:`mmvis_pretrain.structures.mask_ops.mask_boxes`
+    (``fmt='xywh'``).
 
     Args:
         mask (np.ndarray): (H, W) bool mask with at least one pixel set.
@@ -18,12 +24,13 @@ def mask_bbox(mask: np.ndarray) -> list[float]:
     Returns:
         list[float]: ``[x, y, w, h]`` (``[0, 0, 0, 0]`` for an empty mask).
     """
-    rle = mask_utils.encode(np.asfortranarray(mask, dtype=np.uint8))
-    return [float(v) for v in mask_utils.toBbox(rle)]
+    return [float(v) for v in mask_boxes(mask[None], fmt='xywh')[0]]
 
 
 def encode_rle(mask: np.ndarray) -> dict:
     """Compressed RLE, as in COCO ``iscrowd`` / RLE annotations.
+
+    One mask of :func:`mmvis_pretrain.structures.mask_ops.encode_rle`.
 
     Args:
         mask (np.ndarray): (H, W) bool mask.
@@ -31,9 +38,7 @@ def encode_rle(mask: np.ndarray) -> dict:
     Returns:
         dict: ``{'size': [H, W], 'counts': str}``.
     """
-    rle = mask_utils.encode(np.asfortranarray(mask.astype(np.uint8)))
-    return {'size': [int(s) for s in rle['size']],
-            'counts': rle['counts'].decode('ascii')}
+    return encode_rles(mask[None])[0]
 
 
 def encode_uncompressed_rle(mask: np.ndarray) -> dict:

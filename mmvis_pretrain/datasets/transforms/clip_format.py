@@ -28,13 +28,13 @@ instances a frame no longer shows; :func:`clip_image_buffer` /
 import copy
 from typing import Dict, List, Optional, Sequence
 
-import cv2
 import numpy as np
 from mmcv.transforms import BaseTransform
 from mmdet.structures.bbox import BaseBoxes
 from mmdet.structures.mask import BitmapMasks, PolygonMasks
 
 from mmvis_pretrain.registry import TRANSFORMS
+from mmvis_pretrain.structures.mask_ops import mask_boxes
 from .contiguous import contiguous_image
 
 #: Per-instance keys of a frame: their first axis indexes the instances.
@@ -98,7 +98,7 @@ def sync_instances_to_masks(frame: dict) -> dict:
     if isinstance(masks, PolygonMasks):
         raise TypeError('clip transforms need BitmapMasks: use '
                         'LoadAnnotations(with_mask=True, poly2mask=True)')
-    boxes = boxes_of_masks(masks)
+    boxes = mask_boxes(masks)
     visible = boxes[:, 2] > boxes[:, 0]  # an empty mask has a zero box
     if not visible.all():
         select_instances(frame, visible)
@@ -108,35 +108,11 @@ def sync_instances_to_masks(frame: dict) -> dict:
     return frame
 
 
-def boxes_of_masks(masks: BitmapMasks) -> np.ndarray:
-    """Tight ``(n, 4)`` float32 x1y1x2y2 boxes of ``masks`` (empty: 0s).
-
-    The numbers of mmdet's ``BitmapMasks.get_bboxes`` (``x2`` / ``y2`` =
-    last column / row + 1), from one ``cv2.boundingRect`` pass per mask
-    instead of mmdet's two ``any`` reductions over all masks.
-    """
-    array = masks.masks
-    boxes = np.zeros((len(array), 4), np.float32)
-    for i, mask in enumerate(array):
-        x, y, w, h = _bounding_rect(mask)
-        if w:
-            boxes[i] = (x, y, x + w, y + h)
-    return boxes
-
-
-def _bounding_rect(mask: np.ndarray) -> tuple:
-    """``cv2.boundingRect`` ``(x, y, w, h)`` of the nonzero pixels of a 2-D
-    mask of any dtype and layout (column-major masks, as pycocotools
-    decodes them, are read transposed instead of copied)."""
-    if mask.dtype != np.uint8:
-        mask = mask.view(np.uint8) if mask.dtype in (np.bool_, np.int8) \
-            else (mask != 0).view(np.uint8)
-    if mask.size == 0:
-        return 0, 0, 0, 0
-    if not mask.flags.c_contiguous and mask.T.flags.c_contiguous:
-        y, x, h, w = cv2.boundingRect(mask.T)
-        return x, y, w, h
-    return cv2.boundingRect(np.ascontiguousarray(mask))
+#: Tight ``(n, 4)`` float32 x1y1x2y2 boxes of ``BitmapMasks`` (empty: 0s),
+#: the numbers of mmdet's ``BitmapMasks.get_bboxes`` (``x2`` / ``y2`` = last
+#: column / row + 1): :func:`mmvis_pretrain.structures.mask_ops.mask_boxes`,
+#: kept under this module's public name.
+boxes_of_masks = mask_boxes
 
 
 def as_box_array(boxes) -> np.ndarray:

@@ -23,9 +23,9 @@ from mmcv.transforms import BaseTransform
 from mmdet.structures.mask import BitmapMasks
 
 from mmvis_pretrain.registry import TRANSFORMS
-from .clip_format import (as_box_array, boxes_of_masks, clip_image_buffer,
-                          merge_clip, select_instances, split_clip,
-                          wrap_bitmap_masks)
+from mmvis_pretrain.structures.mask_ops import mask_boxes
+from .clip_format import (as_box_array, clip_image_buffer, merge_clip,
+                          select_instances, split_clip, wrap_bitmap_masks)
 
 INTERPOLATIONS = ('nearest', 'bilinear')
 
@@ -345,7 +345,7 @@ def _boxes_after_paste(frame: dict, masks: np.ndarray,
     """
     x0, y0, x1, y1 = region
     old_boxes = as_box_array(frame['gt_bboxes']) if 'gt_bboxes' in frame \
-        else boxes_of_masks(wrap_bitmap_masks(masks[:-1]))
+        else mask_boxes(masks[:-1])
     boxes = np.zeros((len(masks), 4), np.float32)
     boxes[:-1] = old_boxes
     for i, (bx0, by0, bx1, by1) in enumerate(old_boxes):
@@ -430,6 +430,9 @@ class VideoCopyPaste(BaseTransform):
     Required keys (per frame): ``img``, ``gt_masks`` (``BitmapMasks``),
     ``gt_instances_ids``; optional ``gt_bboxes``, ``gt_bboxes_labels``,
     ``gt_ignore_flags``. Modified keys: ``img`` and the instance keys.
+
+    Copy-on-write: frames may share arrays, this transform never writes into
+    its inputs (the contract and its debug check: :mod:`.copy_on_write`).
 
     Args:
         prob (float): Probability to paste. Defaults to 0.5.

@@ -15,9 +15,9 @@ from mmengine.evaluator import BaseMetric
 from mmengine.fileio import get_text
 from mmengine.logging import print_log
 from mmengine.structures import BaseDataElement
-from pycocotools import mask as mask_utils
 
 from ...registry import METRICS
+from ...structures.mask_ops import encode_rle
 from ..functional import evaluate_vis
 from ..functional.vis_report import per_category_table, stats_table
 
@@ -382,11 +382,10 @@ class VISMetric(BaseMetric):
                 f'{where}: masks of shape {tuple(masks.shape)}, expected '
                 f'(M, {shape[0]}, {shape[1]}) at ori_shape (the original '
                 'resolution)')
-        encoded = mask_utils.encode(
-            np.asfortranarray(masks.transpose(1, 2, 0).astype(np.uint8)))
-        return [
-            dict(size=shape, counts=r['counts'].decode()) for r in encoded
-        ]
+        if masks.dtype.kind == 'f':
+            # as before (a uint8 cast): a float mask's foreground is >= 1
+            masks = masks >= 1
+        return encode_rle(masks)
 
     # ----------------------------------------------------------- evaluate
     def _finish_pending(self) -> None:

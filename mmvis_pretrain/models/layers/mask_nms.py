@@ -3,46 +3,45 @@
 Used by the online trackers to remove duplicate detections of a frame before
 association (CTVIS applies it with an IoU threshold of 0.6). Masks are
 binarised (``> mask_thr`` for probabilities, as-is for bool), the pairwise
-mask IoU is computed with one matrix product, and detections are visited from
-the highest score down: a detection is suppressed when its IoU with an
-already kept one is ``> iou_thr``.
+mask IoU is computed with one matrix product
+(:func:`mmvis_pretrain.structures.mask_ops.mask_iou_matrix`, re-exported
+here), and detections are visited from the highest score down: a detection
+is suppressed when its IoU with an already kept one is ``> iou_thr``.
+
+Edge cases:
+
+* IoU **exactly at** ``iou_thr`` does **not** suppress (strict ``>``). The
+  comparison is made in float32 (the IoU's dtype; the threshold is cast to
+  it), so an IoU of ``3/5`` is kept at ``iou_thr=0.6`` and suppressed just
+  below;
+* two **empty** masks (no pixel above ``mask_thr``) count as duplicates:
+  their IoU is 1 (``empty_iou=1``, as the references treat ``0/0``), so of
+  several empty candidates only the highest-scored one stays. An empty mask
+  against a non-empty one has IoU 0 (never suppressed).
 """
 import torch
 from torch import Tensor
 
+from mmvis_pretrain.structures.mask_ops import mask_iou_matrix
 
-def mask_iou_matrix(masks_a: Tensor, masks_b: Tensor) -> Tensor:
-    """Pairwise IoU of two sets of binary masks.
-
-    Args:
-        masks_a (Tensor): ``(A, H, W)`` bool.
-        masks_b (Tensor): ``(B, H, W)`` bool.
-
-    Returns:
-        Tensor: ``(A, B)`` float32 IoU; 0 where both masks are empty.
-    """
-    if masks_a.shape[1:] != masks_b.shape[1:]:
-        raise ValueError('mask_iou_matrix: masks must share (H, W), got '
-                         f'{tuple(masks_a.shape)} and {tuple(masks_b.shape)}')
-    a = masks_a.flatten(1).float()
-    b = masks_b.flatten(1).float()
-    inter = a @ b.t()
-    union = a.sum(1)[:, None] + b.sum(1)[None, :] - inter
-    return inter / union.clamp(min=1.)
+#: IoU that mask NMS gives two empty masks (duplicates).
+EMPTY_MASKS_IOU = 1.0
 
 
 def mask_nms(masks: Tensor,
              scores: Tensor,
              iou_thr: float = 0.6,
              mask_thr: float = 0.5) -> Tensor:
-    """Greedy mask NMS.
+    """Greedy mask NMS (see the module docstring for the edge cases).
 
     Args:
         masks (Tensor): ``(M, H, W)`` bool masks, or float mask
             probabilities binarised with ``> mask_thr``.
         scores (Tensor): ``(M,)`` detection scores.
         iou_thr (float): A detection whose mask IoU with a higher-scored kept
-            detection is ``> iou_thr`` is removed. Defaults to 0.6.
+            detection is ``> iou_thr`` is removed; at exactly ``iou_thr`` it
+            is kept. Two empty masks have IoU 1 (duplicates). Defaults to
+            0.6.
         mask_thr (float): Binarisation threshold of float masks. Defaults to
             0.5.
 
@@ -59,10 +58,13 @@ def mask_nms(masks: Tensor,
         return order
     binary = masks if masks.dtype == torch.bool else masks > mask_thr
     binary = binary[order]
-    iou = mask_iou_matrix(binary, binary).cpu()
+    iou = mask_iou_matrix(binary, binary, empty_iou=EMPTY_MASKS_IOU).cpu()
     keep = torch.ones(order.numel(), dtype=torch.bool)
     for i in range(order.numel()):
         if keep[i]:
             suppressed = iou[i, i + 1:] > iou_thr
             keep[i + 1:] &= ~suppressed
     return order[keep.to(order.device)]
+
+
+__all__ = ['mask_iou_matrix', 'mask_nms', 'EMPTY_MASKS_IOU']
