@@ -37,11 +37,10 @@ mmdet's transforms mostly return new arrays too, with one known exception:
 mmdet's box methods ``HorizontalBoxes.flip_`` / ``clip_`` write into the
 box tensor, and mmdet's ``autocast_box_type`` wraps a frame's numpy
 ``gt_bboxes`` without a copy, so ``TransformBroadcaster(transforms=
-[RandomFlip])`` on a clip whose frames still share ``gt_bboxes`` flips the
+[RandomFlip])`` on a clip whose frames share ``gt_bboxes`` would flip the
 one shared array once per frame (with an even T the boxes end up unflipped
-while the masks are flipped). Flip before :class:`ImageToClip` (the configs
-do), or put a box-making op (``Resize``) before the flip inside the
-broadcaster. A transform that cannot follow the contract needs
+while the masks are flipped): :class:`ImageToClip` gives every frame its
+own ``gt_bboxes`` for that reason. A transform that cannot follow the contract needs
 ``ImageToClip(copy=True)`` (independent copies per frame); run the check
 when adding a transform to a clip pipeline.
 

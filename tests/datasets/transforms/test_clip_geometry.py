@@ -8,8 +8,8 @@ from mmcv.transforms import Compose
 from mmdet.structures.mask import BitmapMasks
 from mmengine.runner import set_random_seed
 
-from mmvis_pretrain.datasets.transforms.clip_format import (ImageToClip,
-                                                            boxes_of_masks)
+from mmvis_pretrain.datasets.transforms import ImageToClip
+from mmvis_pretrain.datasets.transforms.clip_format import boxes_of_masks
 from mmvis_pretrain.datasets.transforms.clip_geometry import (
     ClipPanCrop, crop_frame, draw_crop_size, pan_origins)
 from mmvis_pretrain.registry import TRANSFORMS

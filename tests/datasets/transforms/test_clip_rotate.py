@@ -5,7 +5,7 @@ import pytest
 from mmdet.structures.mask import BitmapMasks
 from mmengine.runner import set_random_seed
 
-from mmvis_pretrain.datasets.transforms.clip_format import ImageToClip
+from mmvis_pretrain.datasets.transforms import ImageToClip
 from mmvis_pretrain.datasets.transforms.clip_rotate import (
     ClipRotate, rotate_masks, sample_clip_angles)
 from mmvis_pretrain.registry import TRANSFORMS

@@ -271,17 +271,26 @@ def test_config_wrapper_and_other_violations():
                        match=r"replaced 'masks' of the BitmapMasks object "
                              r"of 'gt_masks' \(frames \[0, 1, 2\]\)"):
         check(swap_shared_array)(_shared_clip(3))
-    # mmdet's RandomFlip flips the shared numpy boxes in place (through
-    # autocast_box_type), once per frame: T = 3 flips them 3 times (caught);
-    # T = 2 flips them back (bytes unchanged: beyond the check's reach)
+    # mmdet's RandomFlip flips numpy boxes in place (through
+    # autocast_box_type): the check catches it on boxes the frames share
+    # (ImageToClip(copy=False) no longer shares them, see below)
     flip = dict(type='TransformBroadcaster', share_random_params=True,
                 transforms=[dict(type='RandomFlip', prob=1.0)])
+    shared_boxes = _shared_clip(3)
+    shared_boxes['gt_bboxes'] = [shared_boxes['gt_bboxes'][0]] * 3
     with pytest.raises(CopyOnWriteError,
                        match=r'transform 0 \(TransformBroadcaster\['
                              r"RandomFlip\]\).*'gt_bboxes' "
                              r'\(frames \[0, 1, 2\]'):
-        check(flip)(_shared_clip(3))
-    check(flip)(_shared_clip(2))
+        check(flip)(shared_boxes)
+    # ImageToClip gives every frame its own boxes: the flip is right for
+    # any T (T = 2 used to flip the shared boxes twice, i.e. not at all)
+    for num_frames in (2, 3):
+        out = check(flip)(_shared_clip(num_frames))
+        for boxes, masks in zip(out['gt_bboxes'], out['gt_masks']):
+            boxes = getattr(boxes, 'tensor', boxes)
+            assert np.allclose(np.asarray(boxes),
+                               masks.get_bboxes(dst_type='hbox').tensor)
     # with a resize before the flip every frame flips its own new boxes
     check(dict(type='TransformBroadcaster', share_random_params=True,
                transforms=[dict(type='Resize', scale=(60, 40),

@@ -6,7 +6,7 @@ import pytest
 from mmdet.structures.mask import BitmapMasks
 from mmengine.runner import set_random_seed
 
-from mmvis_pretrain.datasets.transforms.clip_format import ImageToClip
+from mmvis_pretrain.datasets.transforms import ImageToClip
 from mmvis_pretrain.datasets.transforms.clip_rotate import ClipRotate
 from mmvis_pretrain.datasets.transforms.video_auto_augment import (
     DEFAULT_MAGNITUDES, DEFAULT_POOL, VideoAutoAugment, build_color_op)

@@ -7,8 +7,8 @@ from mmdet.structures.mask import BitmapMasks
 from mmengine.dataset import BaseDataset
 from mmengine.runner import set_random_seed
 
-from mmvis_pretrain.datasets.transforms.clip_format import (ImageToClip,
-                                                            boxes_of_masks)
+from mmvis_pretrain.datasets.transforms import ImageToClip
+from mmvis_pretrain.datasets.transforms.clip_format import boxes_of_masks
 from mmvis_pretrain.datasets.transforms.video_copy_paste import (
     VideoCopyPaste, paste_matrix)
 from mmvis_pretrain.registry import TRANSFORMS
