@@ -202,6 +202,8 @@ class OnlineMask2FormerVIS(OnlineVISMixin, VideoMask2Former):
             tracker's ``video_scoring='ctvis'`` also ``class_scores``).
         """
         T = self.num_frames
+        if self._window.size != T:  # num_frames changed after the build
+            self._window = FeatureWindow(T)
         feats = self._window.push(self.backbone(image))
         if self.with_neck:
             feats = self.neck(feats, num_frames=T)
