@@ -2,7 +2,7 @@
 from . import transforms  # noqa: F401  (registers the transforms)
 from .category_maps import (available_category_maps, get_category_map,
                             get_target_classes)
-from .coco_pseudo_video import CocoVISDataset
+from .coco_vis_dataset import CocoVISDataset
 from .ovis import OVIS_CLASSES, OVISDataset
 from .samplers import RatioSampler
 from .synthetic import SYNTHETIC_CLASSES, make_synthetic_data

@@ -1,6 +1,6 @@
 """Synthetic video frames for the speed / memory benchmarks.
 
-``tools/analysis_tools/benchmark_model.py`` (``--mode fps``, written as JPEG
+``tools/analysis_tools/benchmark_fps.py`` (written as JPEG
 files) and ``benchmark_vis_inference.py`` (streamed in memory) time models on
 the same kind of video: a colour gradient with four filled ellipses moving at
 constant speeds (wrapping around the borders) plus Gaussian noise, which

@@ -21,7 +21,7 @@ applies them on import (:func:`apply_stack_fixes` is idempotent).
    Its deprecation warning is silenced since we cannot act on it.
 4. ``mmcv.ops.Correlation`` has no CPU kernel: :func:`correlation_available`
    tells whether mmcv can run it on a device, and
-   :class:`mmvis_pretrain.models.layers.Correlation` (same signature) falls
+   :class:`mmvis_pretrain.models.layers.ops.Correlation` (same signature) falls
    back to a pure-PyTorch implementation where it cannot.
 5. **Distributed runs without CUDA.** mmengine's ``pytorch`` launcher calls
    ``torch.cuda.set_device`` unconditionally, which a CPU build of torch

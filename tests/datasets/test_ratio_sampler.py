@@ -6,7 +6,7 @@ from mmdet.structures import TrackDataSample
 from mmengine.dataset import BaseDataset, ConcatDataset
 from mmengine.runner import Runner
 
-import mmvis_pretrain.datasets.coco_pseudo_video  # noqa: F401  (registers)
+import mmvis_pretrain.datasets.coco_vis_dataset  # noqa: F401  (registers)
 from mmvis_pretrain.datasets.samplers import RatioSampler
 from mmvis_pretrain.datasets.samplers import ratio_sampler
 from mmvis_pretrain.utils import register_all_modules

@@ -227,7 +227,7 @@ def test_accepted_arguments_walks_the_mro():
     assert accepted_arguments(_Stores) is None  # takes anything
     # super(_Forwards, self) skips _Forwards' own parameters
     assert accepted_arguments(_Skips) == {'a', 'b', 'c', 'g'}
-    from mmvis_pretrain.models.dense_heads.mask2former_embed_head import \
+    from mmvis_pretrain.models.tracking_heads.mask2former_embed_head import \
         Mask2FormerEmbedHead
     head = accepted_arguments(Mask2FormerEmbedHead)
     assert {'embed_dims', 'loss_track', 'num_queries', 'strides'} <= head

@@ -9,7 +9,7 @@ Per FPN level (shared across levels, as YOLACT):
 * **FCA** (sec. 3.1.1): one prediction convolution per kernel shape in
   ``kernel_sizes`` (default 3x3, 3x5, 5x3, paddings (1, 1), (1, 2), (2, 1)),
   each predicting the ``S`` anchors of its own footprint (see
-  :class:`~mmvis_pretrain.models.layers.FCAAnchorGenerator`). With
+  :class:`~mmvis_pretrain.models.task_modules.FCAAnchorGenerator`). With
   ``kernel_sizes=((3, 3),)`` and mmdet's ``AnchorGenerator`` (ratios 0.5, 1,
   2) the head is the YOLACT baseline of table 4;
 * **FCB** (sec. 3.1.2): per kernel, the box deltas are predicted first; the
@@ -50,7 +50,8 @@ from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
 from mmvis_pretrain.registry import MODELS, TASK_UTILS
-from ..layers.fca_anchor_generator import FCA_KERNELS, _as_kernel_sizes
+from ..task_modules.prior_generators.fca_anchor_generator import (
+    FCA_KERNELS, _as_kernel_sizes)
 from ..layers.feature_calibration import FCB_MODES, FeatureCalibration
 
 BRANCHES = ('cls', 'coeff', 'track')

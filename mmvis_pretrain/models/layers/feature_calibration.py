@@ -24,7 +24,7 @@ mmdet's ``DeltaXYWHBBoxCoder``:
 
 Either way the calibrated features are ``relu(DeformConv2d(x, offsets))``
 (``in -> in`` channels, kernel ``kh x kw``; mmcv's operator, run in plain
-PyTorch off CUDA by :class:`~.deform_conv.DeformConv2d`), and the branch's
+PyTorch off CUDA by :class:`~.ops.DeformConv2d`), and the branch's
 prediction is a plain ``kh x kw`` convolution of them.
 :class:`FeatureCalibration` with ``mode=None`` is the uncalibrated branch:
 just the prediction convolution.
@@ -40,7 +40,7 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 from torch.nn.modules.utils import _pair
 
-from .deform_conv import DeformConv2d
+from .ops import DeformConv2d
 
 FCB_MODES = (None, 'adaptive', 'aligned')
 

@@ -7,7 +7,7 @@ MSTM neck + Mask2Former head, same parameter names) for VIS:
 * **training** on ``T``-frame clips (real videos or COCO pseudo-videos):
   the ``N * T`` frames go through the backbone, MSTM mixes consecutive
   windows of ``num_frames`` frames of each clip, and the head
-  (:class:`~mmvis_pretrain.models.dense_heads.Mask2FormerEmbedHead`) adds
+  (:class:`~mmvis_pretrain.models.tracking_heads.Mask2FormerEmbedHead`) adds
   the contrastive tracking loss on the query embeddings to Mask2Former's
   per-frame losses;
 * **inference**, online and frame by frame (the package's VIS protocol: one

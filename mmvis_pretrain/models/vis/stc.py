@@ -4,7 +4,7 @@ Contrastive Learning for Video Instance Segmentation").
 
 :class:`STC` is mmdet's :class:`CondInst` (backbone, FPN, FCOS-style
 ``CondInstBboxHead`` with the dynamic-filter controller, ``CondInstMaskHead``)
-plus :class:`~mmvis_pretrain.models.dense_heads.STCTrackHead`, a dense
+plus :class:`~mmvis_pretrain.models.tracking_heads.STCTrackHead`, a dense
 embedding tower on the FPN levels.
 
 Training (clips from mmdet's ``UniformRefFrameSample``, inputs ``(N, T, C, H,

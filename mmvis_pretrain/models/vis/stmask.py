@@ -8,7 +8,7 @@ protonet) with
   anchors, FCB branches, 128-d track embeddings;
 * :class:`~mmvis_pretrain.models.dense_heads.STMaskProtonet`: YOLACT's
   prototypes, exposed for cross-frame masks;
-* :class:`~mmvis_pretrain.models.layers.TemporalFusion`: warps instances
+* :class:`~mmvis_pretrain.models.tracking_heads.TemporalFusion`: warps instances
   from one frame to another (optional: ``temporal_fusion=None`` is the "no
   TF" ablation);
 * :class:`~mmvis_pretrain.models.trackers.STMaskTracker` at inference.

@@ -9,7 +9,7 @@ from mmdet.structures.mask import BitmapMasks
 from mmengine.config import ConfigDict
 from mmengine.structures import InstanceData
 
-from mmvis_pretrain.models.layers.deform_conv import DeformConv2d
+from mmvis_pretrain.models.layers.ops import DeformConv2d
 from mmvis_pretrain.registry import MODELS
 
 TRAIN_CFG = ConfigDict(

@@ -9,8 +9,8 @@ import torch.nn.functional as F
 from mmcv.ops import deform_conv2d as mmcv_deform_conv2d
 
 from mmvis_pretrain.models.layers import FeatureCalibration, aligned_offsets
-from mmvis_pretrain.models.layers.deform_conv import (DeformConv2d,
-                                                      deform_conv2d_pytorch)
+from mmvis_pretrain.models.layers.ops import (DeformConv2d,
+                                              deform_conv2d_pytorch)
 
 
 def _plain(fcb, x):

@@ -5,7 +5,7 @@ import pytest
 import torch
 from mmengine.structures import InstanceData
 
-from mmvis_pretrain.models.layers import TemporalFusion
+from mmvis_pretrain.models.tracking_heads import TemporalFusion
 from mmvis_pretrain.models.trackers import STMaskTracker
 from mmvis_pretrain.models.trackers.stmask_tracker import mask_iou
 from mmvis_pretrain.registry import MODELS

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from mmdet.structures import TrackDataSample
 
-from mmvis_pretrain.datasets.coco_pseudo_video import (CocoVISDataset,
+from mmvis_pretrain.datasets.coco_vis_dataset import (CocoVISDataset,
                                                        resolve_category_map)
 from mmvis_pretrain.datasets.youtube_vis import YTVIS_2019_CLASSES
 from mmvis_pretrain.registry import DATASETS

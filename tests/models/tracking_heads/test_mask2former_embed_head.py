@@ -129,7 +129,7 @@ def test_matched_instance_ids_follow_the_last_layer_assignment(
 
 
 def test_matched_instance_ids_by_hand():
-    from mmvis_pretrain.models.dense_heads import Mask2FormerEmbedHead
+    from mmvis_pretrain.models.tracking_heads import Mask2FormerEmbedHead
 
     class Result:
         def __init__(self, pos, gt):

@@ -9,7 +9,7 @@ from mmengine.structures import InstanceData
 
 
 def _head(**kwargs):
-    from mmvis_pretrain.models.dense_heads import STCTrackHead
+    from mmvis_pretrain.models.tracking_heads import STCTrackHead
     cfg = dict(
         in_channels=8,
         feat_channels=8,

@@ -8,7 +8,7 @@ coefficients change:
 1. motion cue: the correlation of the two frames' features over a
    ``d x d`` patch of displacements (``d = 11``: ``121`` channels, divided by
    the channel count ``C``, leaky ReLU 0.1), computed with
-   :class:`~mmvis_pretrain.models.layers.Correlation` (mmcv's semantics,
+   :class:`~mmvis_pretrain.models.layers.ops.Correlation` (mmcv's semantics,
    also on CPU);
 2. fused map: ``relu([corr, f_s, f_t])`` (``d^2 + 2C`` channels);
 3. RoIAlign (7x7, aligned) of the fused map on the source boxes;
@@ -39,8 +39,8 @@ from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from mmvis_pretrain.registry import MODELS, TASK_UTILS
-from .correlation import Correlation
-from .lincomb_masks import boxes_to_proto, crop_masks
+from ..layers.lincomb_masks import boxes_to_proto, crop_masks
+from ..layers.ops import Correlation
 
 
 @MODELS.register_module()

@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from mmvis_pretrain.models.layers import TemporalFusion
+from mmvis_pretrain.models.tracking_heads import TemporalFusion
 from mmvis_pretrain.registry import MODELS
 
 
@@ -155,7 +155,7 @@ def test_registered_with_paper_defaults():
 def test_forward_under_cpu_bf16_autocast():
     """CPU autocast (bf16, what --amp gives on CPU) reaches RoIAlign, which
     mmcv only has in fp32 on CPU: the module pools in fp32."""
-    from mmvis_pretrain.models.layers import TemporalFusion
+    from mmvis_pretrain.models.tracking_heads import TemporalFusion
     torch.manual_seed(0)
     tf = TemporalFusion(in_channels=8, num_protos=4, patch_size=3,
                         feat_stride=4, conv_channels=(8, 8))

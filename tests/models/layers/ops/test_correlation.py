@@ -4,8 +4,8 @@ import importlib
 import pytest
 import torch
 
-from mmvis_pretrain.models.layers import Correlation, correlation
-from mmvis_pretrain.models.layers.correlation import (correlation_output_size,
+from mmvis_pretrain.models.layers.ops import Correlation, correlation
+from mmvis_pretrain.models.layers.ops.correlation import (correlation_output_size,
                                                       correlation_pytorch)
 
 
@@ -179,7 +179,7 @@ def test_dispatch_to_mmcv(monkeypatch):
     from mmcv.ops.correlation import CorrelationFunction
 
     # the package's ``correlation`` attribute is the function
-    module = importlib.import_module('mmvis_pretrain.models.layers.correlation')
+    module = importlib.import_module('mmvis_pretrain.models.layers.ops.correlation')
     calls = []
     monkeypatch.setattr(CorrelationFunction, 'apply',
                         lambda *args: calls.append(args) or 'mmcv')

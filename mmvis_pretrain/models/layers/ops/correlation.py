@@ -49,7 +49,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.modules.utils import _pair
 
-from ...utils.stack_compat import correlation_available
+from ....utils.stack_compat import correlation_available
 
 IntPair = Union[int, Tuple[int, int]]
 

@@ -3,7 +3,7 @@ kernel's footprint; order kernel-major, then scale."""
 import pytest
 import torch
 
-from mmvis_pretrain.models.layers import FCAAnchorGenerator
+from mmvis_pretrain.models.task_modules import FCAAnchorGenerator
 from mmvis_pretrain.registry import TASK_UTILS
 
 

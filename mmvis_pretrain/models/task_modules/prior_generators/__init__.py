@@ -1,0 +1,4 @@
+"""Anchor / prior generators."""
+from .fca_anchor_generator import FCAAnchorGenerator
+
+__all__ = ['FCAAnchorGenerator']

@@ -1,0 +1,7 @@
+"""Tracking heads registered in ``mmvis_pretrain.registry.MODELS``: the
+parts of a model that produce what tracking needs (embeddings, warps)."""
+from .mask2former_embed_head import Mask2FormerEmbedHead
+from .stc_track_head import STCTrackHead
+from .temporal_fusion import TemporalFusion
+
+__all__ = ['Mask2FormerEmbedHead', 'STCTrackHead', 'TemporalFusion']
