@@ -2,7 +2,7 @@
 with coloured instance masks, class names, scores and track ids.
 
     python demo/video_demo.py INPUT CONFIG CHECKPOINT --out OUT.mp4 \\
-        [--png-dir DIR] [--json FILE] [--device cpu|cuda:0] \\
+        [--png-dir DIR] [--json FILE [--video-id N]] [--device cpu|cuda:0] \\
         [--score-thr 0.3] [--fps N] [--skip-bad-frames]
 
 INPUT is a video file (any container OpenCV reads), a folder of frames
@@ -12,14 +12,18 @@ follows the package's online VIS protocol (frames fed one at a time, each
 result with ``pred_track_instances``), e.g. mmdet's MaskTrackRCNN. Frames
 stream through: memory does not grow with the video.
 
-Outputs (instances scoring above --score-thr, ids 1, 2, ... in order of
-first appearance, the same in all outputs):
+Outputs (the drawings: instances scoring above --score-thr, ids 1, 2, ...
+in order of first appearance, the same in both):
   --out       MP4 (mp4v) at the source frame rate; the colour of a track is
               a function of its id, so it stays the same over time;
   --png-dir   one PNG per frame (000000.png, ...): pixel = track id, 0 =
               background (16-bit by default, --png-bits 8);
-  --json      the tracks: id, label, category, score and per-frame RLE
-              masks (null where the track is absent).
+  --json      the official YouTube-VIS / OVIS results of the video (every
+              track the model reports, as tools/test.py submits them;
+              per-frame RLE masks, null where a track is absent) with a
+              header (the video's name, frame files, size, fps): score it
+              with tools/analysis_tools/eval_vis.py GT_JSON FILE
+              (--video-id: the video's id in GT_JSON).
 
 Nothing is written unless the run succeeds: the output paths are checked
 before the model is built (an error names the option), the outputs are
@@ -31,6 +35,7 @@ file) unless --skip-bad-frames: then it is left out of the outputs and
 reported at the end. See docs/video_demo.md.
 """
 import argparse
+import math
 import os
 import os.path as osp
 import sys
@@ -85,6 +90,10 @@ def parse_args(argv=None) -> argparse.Namespace:
         '--device', default=default_device(),
         help='cpu, cuda or cuda:N. Default: %(default)s')
     parser.add_argument(
+        '--video-id', type=int, default=1,
+        help='video_id of the --json results (the ground truth\'s id of '
+        'the video, to score it with eval_vis.py). Default 1')
+    parser.add_argument(
         '--score-thr', type=float, default=0.3,
         help='keep instances with a score above this. Default 0.3')
     parser.add_argument(
@@ -116,8 +125,9 @@ def frame_instances(result, height: int, width: int,
 
     Returns:
         dict: ``track_ids`` ``(M,)`` int64, ``labels`` ``(M,)`` int64,
-        ``scores`` ``(M,)`` float32, ``masks`` ``(M, H, W)`` bool and
-        ``bboxes`` ``(M, 4)`` float32 or None.
+        ``scores`` ``(M,)`` float32, ``masks`` ``(M, H, W)`` bool,
+        ``bboxes`` ``(M, 4)`` float32 or None and ``class_scores`` ``(M,
+        K)`` or None (CTVIS's video-level rule).
     """
     instances = get_track_instances(result)
     missing = [k for k in ('instances_id', 'labels', 'scores', 'masks')
@@ -142,13 +152,18 @@ def frame_instances(result, height: int, width: int,
     bboxes = None
     if 'bboxes' in instances:
         bboxes = boxes_to_array(instances.bboxes)[keep]
+    class_scores = None
+    if 'class_scores' in instances:
+        class_scores = to_numpy(instances.class_scores).astype(
+            np.float64).reshape(num, -1)[keep]
     return dict(
         track_ids=to_numpy(instances.instances_id).astype(
             np.int64).reshape(-1)[keep],
         labels=to_numpy(instances.labels).astype(np.int64).reshape(-1)[keep],
         scores=scores[keep],
         masks=masks[keep],
-        bboxes=bboxes)
+        bboxes=bboxes,
+        class_scores=class_scores)
 
 
 def draw_tracks(visualizer: ClipLocalVisualizer, frame_bgr: np.ndarray,
@@ -288,7 +303,7 @@ def _run(args: argparse.Namespace) -> dict:
                 json_writer = TracksJsonWriter(
                     json_path, len(source), height, width, classes=classes,
                     fps=source.fps, video=str(args.input),
-                    frame_names=source.frame_names)
+                    frame_names=source.frame_names, video_id=args.video_id)
             try:
                 summary = _track(args, source, model, classes, video_writer,
                                  png_writer, json_writer)
@@ -316,13 +331,11 @@ def _track(args: argparse.Namespace, source: FrameSource, model,
     height, width = source.size
     skipped: List[FrameDecodeError] = []
     decoded: List[int] = []  # source index of every frame given the model
-    current: Dict[str, np.ndarray] = {}
 
     def frames():
         for index, frame in source.iter_frames(args.skip_bad_frames,
                                                skipped):
             decoded.append(index)
-            current['frame'] = frame
             yield frame
 
     img_paths = None
@@ -352,18 +365,22 @@ def _track(args: argparse.Namespace, source: FrameSource, model,
         if args.skip_bad_frames:
             warnings.filterwarnings(
                 'ignore', message=r'video \d+: only \d+ of video_length=')
-        for frame_id, result in enumerate(results):
+        for frame_id, (frame, result) in enumerate(results):
             t = decoded[frame_id]
             mark_skipped(t)
             inst = frame_instances(result, height, width, args.score_thr)
             ids = id_map(inst['track_ids'])
-            video_writer.write(
-                draw_tracks(visualizer, current['frame'], ids, inst))
+            video_writer.write(draw_tracks(visualizer, frame, ids, inst))
             if png_writer is not None:
                 png_writer.write(t, inst['masks'], ids, inst['scores'])
             if json_writer is not None:
-                json_writer.add_frame(t, ids, inst['labels'], inst['scores'],
-                                      inst['masks'], inst['track_ids'])
+                # every track the model reports (the official results, as
+                # tools/test.py scores them): no score threshold, the
+                # model's track ids
+                every = frame_instances(result, height, width, -math.inf)
+                json_writer.add_frame(t, every['track_ids'], every['labels'],
+                                      every['scores'], every['masks'],
+                                      class_scores=every['class_scores'])
             progress.update()
     mark_skipped(len(source))
     if not decoded:

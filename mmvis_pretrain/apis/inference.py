@@ -31,7 +31,7 @@ import copy
 import warnings
 from pathlib import Path
 from typing import (Any, Callable, Iterable, Iterator, List, Optional,
-                    Sequence, Union)
+                    Sequence, Tuple, Union)
 
 import numpy as np
 import torch
@@ -316,7 +316,7 @@ def inference_vis_video(model: nn.Module,
                         img_paths: Union[Sequence[str],
                                          Callable[[int], Optional[str]],
                                          None] = None
-                        ) -> Iterator[VISResult]:
+                        ) -> Iterator[Tuple[np.ndarray, VISResult]]:
     """Run an online VIS model on a video, one frame at a time.
 
     The arguments are checked and the pipeline built at the call; frames are
@@ -338,9 +338,10 @@ def inference_vis_video(model: nn.Module,
             skipped). Defaults to None.
 
     Yields:
-        TrackDataSample | DetDataSample: What ``model.test_step`` returns for
-        each frame: the input sample with ``pred_track_instances`` on its
-        frame (:func:`get_track_instances`).
+        tuple: ``(frame, result)``: the BGR frame given and what
+        ``model.test_step`` returns for it, a ``TrackDataSample`` (or
+        ``DetDataSample``) with ``pred_track_instances`` on its frame
+        (:func:`get_track_instances`).
 
     Raises:
         ValueError: ``frames`` yields more than ``video_length`` frames, or
@@ -366,7 +367,7 @@ def inference_vis_video(model: nn.Module,
 def _stream(model: nn.Module, pipeline: Compose,
             frames: Iterable[np.ndarray], video_length: int, video_id: int,
             img_paths: Union[List[str], Callable[[int], Optional[str]],
-                             None]) -> Iterator[VISResult]:
+                             None]) -> Iterator[Tuple[np.ndarray, VISResult]]:
     """The generator behind :func:`inference_vis_video`."""
     num = 0
     scope = _config_scope(model.cfg)
@@ -386,7 +387,7 @@ def _stream(model: nn.Module, pipeline: Compose,
         with torch.no_grad(), DefaultScope.overwrite_default_scope(scope):
             results = model.test_step(pseudo_collate([packed]))
         num += 1
-        yield results[0]
+        yield frame, results[0]
     if num < video_length:
         warnings.warn(f'video {video_id}: only {num} of video_length='
                       f'{video_length} frames were given')

@@ -19,14 +19,13 @@ in :mod:`mmvis_pretrain.apis`.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
-from typing import Dict, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import cv2
 import numpy as np
 
+from ..evaluation.functional.video_track_results import VideoTrackResults
 from ..structures.mask_ops import encode_rle
 from ..visualization.clip_writers import Mp4Writer  # noqa: F401 (re-export)
 from .video_sources import PathLike
@@ -146,30 +145,36 @@ class IdPngWriter:
 
 
 class TracksJsonWriter:
-    """Stream tracks with per-frame RLE masks into a JSON file.
+    """The demo's tracks as the official YouTube-VIS / OVIS results of the
+    video, with a header, in one JSON file that ``eval_vis.py`` scores::
 
-    :meth:`add_frame` RLE-encodes the frame's masks at once and appends them
-    to an anonymous spool file (in the output's folder); in memory stay only, per track, its label,
-    score and the (frame, offset) of its RLEs, not the masks. :meth:`close`
-    writes the JSON::
-
-        {"video": <input>, "height": H, "width": W, "fps": fps,
-         "num_frames": N, "classes": [...] | null,
-         "frame_names": [...] | null, "skipped_frames": [...],
-         "tracks": [
-           {"id": 1, "track_id": <model's id>, "label": 2,
-            "category": "dog", "score": 0.87,
-            "first_frame": 0, "last_frame": 5, "num_frames": 4,
+        {"video": {"id": 1, "name": <input>, "file_names": [...] | null,
+                   "length": N, "height": H, "width": W, "fps": fps,
+                   "skipped_frames": [...]},
+         "categories": [{"id": 1, "name": "person"}, ...] | null,
+         "results": [
+           {"video_id": 1, "category_id": 2, "category": "dog",
+            "score": 0.87, "track_id": 3,
             "segmentations": [{"size": [H, W], "counts": "..."} | null,
                               ...]},  # N entries, null where absent
            ...]}
 
-    ``label`` / ``score`` are those of the track's last appearance (online
-    VIS models report the track's video-level values there).
+    ``results`` is exactly what ``tools/test.py`` submits for the video
+    (``VISMetric``), made by the same
+    :class:`~mmvis_pretrain.evaluation.functional.VideoTrackResults`: a
+    track's label and score are those of its last appearance (online models
+    report their video-level values there), and a track with
+    ``class_scores`` (CTVIS's rule) gives its best (track, class) pairs.
+    ``category_id`` is ``label + 1`` (the ``categories`` list maps it to
+    the class names; ``eval_vis.py`` maps names to the ground truth's ids);
+    ``track_id`` is the output id (``1, 2, ...``, as in the id PNGs).
     ``skipped_frames`` lists the frames marked with :meth:`skip_frame`
-    (frames that could not be decoded; their segmentations are null). If a
-    frame reports one id twice (mmdet's ``MaskTrackRCNNTracker`` can), its
-    masks are merged (union) and the higher scoring label / score kept.
+    (frames that could not be decoded; null in every result). If a frame
+    reports one id twice (mmdet's ``MaskTrackRCNNTracker`` can), its masks
+    are merged (union) and the higher scoring label / score kept.
+
+    Masks are RLE-encoded as frames arrive; the RLEs are kept in memory (a
+    few hundred bytes per mask), the JSON is written by :meth:`close`.
 
     Args:
         path (str | Path): Output file (its folder is created).
@@ -179,8 +184,13 @@ class TracksJsonWriter:
         classes (Sequence[str], optional): Class names (``label`` indexes
             them).
         fps (float, optional): Frame rate, stored.
-        video (str, optional): The input, stored.
+        video (str, optional): The input, stored as the video's name.
         frame_names (Sequence[str], optional): Source file per frame.
+        video_id (int): ``video_id`` of the results (the ground truth's id
+            of the video, to score it). Defaults to 1.
+        topk (int, optional): Keep the best ``topk`` results. Default all.
+        pairs_per_video (int, optional): Best (track, class) pairs kept for
+            tracks with ``class_scores`` (default: as many as classes).
     """
 
     def __init__(self,
@@ -191,7 +201,10 @@ class TracksJsonWriter:
                  classes: Optional[Sequence[str]] = None,
                  fps: Optional[float] = None,
                  video: Optional[str] = None,
-                 frame_names: Optional[Sequence[str]] = None) -> None:
+                 frame_names: Optional[Sequence[str]] = None,
+                 video_id: int = 1,
+                 topk: Optional[int] = None,
+                 pairs_per_video: Optional[int] = None) -> None:
         if num_frames <= 0:
             raise ValueError(f'num_frames must be positive, got {num_frames}')
         self.path = Path(path)
@@ -199,21 +212,20 @@ class TracksJsonWriter:
         self.num_frames = int(num_frames)
         self.height, self.width = int(height), int(width)
         self.classes = None if classes is None else [str(c) for c in classes]
-        self.header = dict(
-            video=video,
+        self.video = dict(
+            id=video_id,
+            name=video,
+            file_names=None if frame_names is None else
+            [str(n) for n in frame_names],
+            length=self.num_frames,
             height=self.height,
             width=self.width,
             fps=fps,
-            num_frames=self.num_frames,
-            classes=self.classes,
-            frame_names=None if frame_names is None else
-            [str(n) for n in frame_names],
             skipped_frames=[])
-        # next to the output: the user chose that file system for the data
-        self._spool = tempfile.TemporaryFile(
-            mode='w+b', dir=self.path.parent)
-        # out id -> dict(track_id, label, score, frames=[(t, offset, size)])
-        self._tracks: Dict[int, dict] = {}
+        self.topk = topk
+        self.pairs_per_video = pairs_per_video
+        self._tracks: Optional[VideoTrackResults] = VideoTrackResults(
+            video_id, self.num_frames, self.height, self.width)
         self._last_frame = -1
 
     def add_frame(self,
@@ -222,7 +234,8 @@ class TracksJsonWriter:
                   labels: Sequence[int],
                   scores: Sequence[float],
                   masks: np.ndarray,
-                  track_ids: Optional[Sequence[int]] = None) -> None:
+                  track_ids: Optional[Sequence[int]] = None,
+                  class_scores: Optional[np.ndarray] = None) -> None:
         """Add the instances of one frame (frames in increasing order).
 
         Args:
@@ -231,10 +244,12 @@ class TracksJsonWriter:
             labels (Sequence[int]): Labels ``(M,)``.
             scores (Sequence[float]): Scores ``(M,)``.
             masks (np.ndarray): Boolean masks ``(M, H, W)``.
-            track_ids (Sequence[int], optional): The model's ids ``(M,)``
-                (stored as ``track_id``). Defaults to ``ids``.
+            track_ids (Sequence[int], optional): The model's ids ``(M,)``.
+                Unused (kept for the id map's callers). Defaults to ``ids``.
+            class_scores (np.ndarray, optional): ``(M, K)`` video-level
+                class scores (CTVIS's rule).
         """
-        if self._spool is None:
+        if self._tracks is None:
             raise RuntimeError(f'{self.path} is closed')
         frame_index = int(frame_index)
         self._check_order(frame_index)
@@ -246,6 +261,12 @@ class TracksJsonWriter:
         if not len(ids) == len(labels) == len(scores) == len(track_ids):
             raise ValueError(f'{self.path}: frame {frame_index}: ids, labels,'
                              ' scores and track_ids differ in length')
+        if class_scores is not None:
+            class_scores = np.asarray(class_scores, dtype=np.float64)
+            if class_scores.ndim != 2 or len(class_scores) != len(ids):
+                raise ValueError(
+                    f'{self.path}: frame {frame_index}: class_scores of '
+                    f'shape {class_scores.shape} for {len(ids)} instances')
         masks = _check_masks(masks, len(ids), self.height, self.width,
                              f'{self.path}: frame {frame_index}')
         uniq = np.unique(ids)
@@ -256,24 +277,20 @@ class TracksJsonWriter:
             merged[k] = masks[rows].any(axis=0)
             best.append(rows[np.argmax(scores[rows])])
         for out_id, row, rle in zip(uniq, best, encode_rle(merged)):
-            data = json.dumps(rle, separators=(',', ':')).encode('ascii')
-            offset = self._spool.seek(0, os.SEEK_END)
-            self._spool.write(data)
-            track = self._tracks.setdefault(
-                int(out_id), dict(track_id=int(track_ids[row]), frames=[]))
-            track['label'] = int(labels[row])
-            track['score'] = float(scores[row])
-            track['frames'].append((frame_index, offset, len(data)))
+            self._tracks.add_track(
+                int(out_id), frame_index, rle, int(labels[row]),
+                float(scores[row]),
+                None if class_scores is None else class_scores[row])
 
     def skip_frame(self, frame_index: int) -> None:
         """Mark a frame as skipped (not decoded): listed in
-        ``skipped_frames``, null in every track (frames in increasing order,
-        as :meth:`add_frame`)."""
-        if self._spool is None:
+        ``skipped_frames``, null in every result (frames in increasing
+        order, as :meth:`add_frame`)."""
+        if self._tracks is None:
             raise RuntimeError(f'{self.path} is closed')
         frame_index = int(frame_index)
         self._check_order(frame_index)
-        self.header['skipped_frames'].append(frame_index)
+        self.video['skipped_frames'].append(frame_index)
 
     def _check_order(self, frame_index: int) -> None:
         if not self._last_frame < frame_index < self.num_frames:
@@ -283,68 +300,51 @@ class TracksJsonWriter:
                 f'{self.num_frames})')
         self._last_frame = frame_index
 
-    def _category(self, label: int) -> Optional[str]:
-        if self.classes is not None and 0 <= label < len(self.classes):
-            return self.classes[label]
-        return None
-
-    def _write_track(self, out, out_id: int, track: dict) -> None:
-        frames = track['frames']
-        head = dict(
-            id=out_id,
-            track_id=track['track_id'],
-            label=track['label'],
-            category=self._category(track['label']),
-            score=track['score'],
-            first_frame=frames[0][0],
-            last_frame=frames[-1][0],
-            num_frames=len(frames))
-        out.write(json.dumps(head)[:-1] + ', "segmentations": [')
-        by_frame = {t: (offset, size) for t, offset, size in frames}
-        for t in range(self.num_frames):
-            if t:
-                out.write(', ')
-            if t in by_frame:
-                offset, size = by_frame[t]
-                self._spool.seek(offset)
-                out.write(self._spool.read(size).decode('ascii'))
-            else:
-                out.write('null')
-        out.write(']}')
+    def results(self) -> List[dict]:
+        """The official result entries of the video so far."""
+        entries = self._tracks.to_results(self.topk,
+                                          self.pairs_per_video)['entries']
+        names = self.classes or []
+        return [
+            dict(
+                video_id=self.video['id'],
+                category_id=e['label'] + 1,
+                category=names[e['label']]
+                if 0 <= e['label'] < len(names) else None,
+                score=e['score'],
+                track_id=e['track_id'],
+                segmentations=e['segmentations']) for e in entries
+        ]
 
     def close(self) -> Path:
-        """Write the JSON file (tracks by id) and drop the spool file."""
-        if self._spool is None:
+        """Write the JSON file."""
+        if self._tracks is None:
             return self.path
-        try:
-            with open(self.path, 'w') as out:
-                out.write(json.dumps(self.header)[:-1] + ', "tracks": [')
-                for k, out_id in enumerate(sorted(self._tracks)):
-                    out.write(',\n' if k else '\n')
-                    self._write_track(out, out_id, self._tracks[out_id])
-                out.write('\n]}\n')
-        finally:
-            self._spool.close()
-            self._spool = None
+        categories = None if self.classes is None else [
+            dict(id=i + 1, name=name) for i, name in enumerate(self.classes)
+        ]
+        data = dict(video=self.video, categories=categories,
+                    results=self.results())
+        with open(self.path, 'w') as out:
+            json.dump(data, out)
+        self._tracks = None
         return self.path
 
     @property
     def num_tracks(self) -> int:
         """Tracks seen so far."""
-        return len(self._tracks)
+        return 0 if self._tracks is None else len(self._tracks.tracks)
 
     def abort(self) -> None:
-        """Drop the spool file without writing the JSON."""
-        if self._spool is not None:
-            self._spool.close()
-            self._spool = None
+        """Forget the tracks without writing the JSON."""
+        self._tracks = None
 
     def __enter__(self) -> 'TracksJsonWriter':
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
-        """Write the JSON, unless the block failed (then write nothing)."""
         if exc_type is None:
             self.close()
         else:
             self.abort()
+

@@ -153,6 +153,8 @@ def time_end_to_end(model: torch.nn.Module, cfg: Config,
             start = time.perf_counter()
             with autocast_context(opts.device, opts.amp):
                 result = next(stream)
+            if isinstance(result, tuple):  # inference_vis_video: (frame, r)
+                result = result[1]
             instances = output_instances(result).cpu()
             sync_device(opts.device)
             elapsed = time.perf_counter() - start

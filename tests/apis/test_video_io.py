@@ -308,18 +308,19 @@ def test_tracks_json_writer(tmp_path):
     writer.close()
 
     data = json.loads(path.read_text())
-    assert {k: v for k, v in data.items() if k != 'tracks'} == dict(
-        video='in.mp4', height=H, width=W, fps=12.0, num_frames=4,
-        classes=['person', 'dog'], frame_names=['a', 'b', 'c', 'd'],
-        skipped_frames=[])
-    one, two = data['tracks']
+    assert data['video'] == dict(
+        id=1, name='in.mp4', file_names=['a', 'b', 'c', 'd'], length=4,
+        height=H, width=W, fps=12.0, skipped_frames=[])
+    assert data['categories'] == [dict(id=1, name='person'),
+                                  dict(id=2, name='dog')]
+    one, two = sorted(data['results'], key=lambda r: r['track_id'])
     assert {k: v for k, v in one.items() if k != 'segmentations'} == dict(
-        id=1, track_id=0, label=0, category='person', score=0.8,
-        first_frame=0, last_frame=1, num_frames=2)
+        video_id=1, category_id=1, category='person', score=0.8,
+        track_id=1)
     # label / score of the last appearance (frame 3), not of frame 1
     assert {k: v for k, v in two.items() if k != 'segmentations'} == dict(
-        id=2, track_id=7, label=0, category='person', score=0.7,
-        first_frame=1, last_frame=3, num_frames=2)
+        video_id=1, category_id=1, category='person', score=0.7,
+        track_id=2)
     for track in (one, two):
         assert len(track['segmentations']) == 4
         for rle in track['segmentations']:
@@ -332,6 +333,20 @@ def test_tracks_json_writer(tmp_path):
     assert np.array_equal(_decode(seg1[1]), a1)
     assert np.array_equal(_decode(seg2[1]), b1 | b1_extra)
     assert np.array_equal(_decode(seg2[3]), b3)
+
+
+def test_tracks_json_writer_class_scores_give_pairs(tmp_path):
+    """CTVIS's rule: a track with class_scores gives its best (track,
+    class) pairs, as VISMetric does (one implementation)."""
+    path = tmp_path / 'pairs.json'
+    with TracksJsonWriter(path, 1, H, W, classes=('person', 'dog'),
+                          video_id=7) as writer:
+        writer.add_frame(0, [1, 2], [0, 1], [.8, .5],
+                         np.stack([_rect((0, 0, 4, 4)), _rect((8, 8, 12, 12))]),
+                         class_scores=np.array([[.8, .3], [.1, .5]]))
+    results = json.loads(path.read_text())['results']
+    assert [(r['video_id'], r['track_id'], r['category'], r['score'])
+            for r in results] == [(7, 1, 'person', .8), (7, 2, 'dog', .5)]
 
 
 def test_tracks_json_writer_failures(tmp_path):
@@ -349,7 +364,7 @@ def test_tracks_json_writer_failures(tmp_path):
     with pytest.raises(ValueError, match='differ in length'):
         writer.add_frame(1, [1, 2], [0], [0.5], np.zeros((2, H, W), bool))
     writer.close()
-    assert json.loads((tmp_path / 'x.json').read_text())['tracks'] == []
+    assert json.loads((tmp_path / 'x.json').read_text())['results'] == []
 
 
 # --------------------------------------------------------------------------
@@ -527,7 +542,7 @@ def test_check_output_paths_read_only_folder(tmp_path, monkeypatch):
     folder.mkdir()
     folder.chmod(stat.S_IRUSR | stat.S_IXUSR)
     if os.geteuid() == 0:
-        from mmvis_pretrain.apis import video_writers
+        from mmvis_pretrain.apis import staged_outputs as video_writers
         real_access = os.access
         monkeypatch.setattr(
             video_writers.os, 'access', lambda path, mode: False if str(
@@ -589,8 +604,9 @@ def test_tracks_json_writer_skipped_frames(tmp_path):
             writer.skip_frame(2)
         writer.add_frame(3, [1], [0], [0.5], _rect((0, 0, 4, 4))[None])
     data = json.loads(path.read_text())
-    assert data['skipped_frames'] == [1, 2] and data['num_frames'] == 4
-    track = data['tracks'][0]
+    assert data['video']['skipped_frames'] == [1, 2]
+    assert data['video']['length'] == 4
+    track = data['results'][0]
     assert track['segmentations'][1:3] == [None, None]
-    assert (track['first_frame'], track['last_frame'],
-            track['num_frames']) == (0, 3, 2)
+    assert [s is not None for s in track['segmentations']] == [
+        True, False, False, True]

@@ -174,7 +174,10 @@ def test_init_vis_model_rejects_misspelt_arguments():
 # inference
 # --------------------------------------------------------------------------
 def _run(model, frames, **kwargs):
-    results = list(inference_vis_video(model, frames, len(frames), **kwargs))
+    pairs = list(inference_vis_video(model, frames, len(frames), **kwargs))
+    for (given, _), frame in zip(pairs, frames):
+        assert given is frame  # (frame, result) pairs, in order
+    results = [r for _, r in pairs]
     return results, [get_track_instances(r) for r in results]
 
 
@@ -221,7 +224,7 @@ def test_inference_streams_frames_lazily():
         model, frames(), 3, video_id=1,
         img_paths=['a/1.jpg', 'a/2.jpg', 'a/10.jpg'])
     assert pulled == []  # nothing read before iteration
-    first = next(results)
+    _, first = next(results)
     assert pulled == [0] and len(ScriptedTracksVIS.calls) == 1
     rest = list(results)
     assert pulled == [0, 1, 2] and len(rest) == 2

@@ -39,16 +39,16 @@ from mmvis_pretrain.visualization import instance_color  # noqa: E402
 OUT_IDS = {0: 1, 7: 2, 9: 3}
 
 
-def _load_demo():
-    path = osp.join(REPO, 'demo', 'video_demo.py')
-    spec = importlib.util.spec_from_file_location('video_demo_under_test',
-                                                  path)
+def _load_script(relpath, name):
+    """A script of the repository (not a package) as a module."""
+    spec = importlib.util.spec_from_file_location(name,
+                                                  osp.join(REPO, relpath))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-video_demo = _load_demo()
+video_demo = _load_script('demo/video_demo.py', 'video_demo_under_test')
 
 
 def _write_mp4(path, frames_bgr, fps):
@@ -119,29 +119,32 @@ def _check_scripted_outputs(out, png_dir, json_file, fps, frame_names):
     ids4 = cv2.imread(osp.join(png_dir, '000004.png'), cv2.IMREAD_UNCHANGED)
     assert ids4[40, 86] == 2  # the second piece of id 7
 
+    # --json: the official results of the video (every track, no score
+    # threshold, the model's track ids) and a header
     data = json.loads(open(json_file).read())
-    assert (data['num_frames'], data['height'], data['width']) == (6, H, W)
-    assert data['fps'] == fps and data['classes'] == list(CLASSES)
-    assert data['frame_names'] == frame_names
-    tracks = {track['id']: track for track in data['tracks']}
-    assert sorted(tracks) == [1, 2, 3]
+    video = data['video']
+    assert (video['id'], video['length'], video['height'],
+            video['width']) == (1, 6, H, W)
+    assert video['fps'] == fps and video['file_names'] == frame_names
+    assert video['skipped_frames'] == []
+    assert data['categories'] == [dict(id=i + 1, name=c)
+                                  for i, c in enumerate(CLASSES)]
+    results = {r['track_id']: r for r in data['results']}
+    assert sorted(results) == [0, 5, 7, 9]
     heads = {
-        i: {k: v for k, v in track.items() if k != 'segmentations'}
-        for i, track in tracks.items()
+        i: {k: v for k, v in r.items() if k != 'segmentations'}
+        for i, r in results.items()
     }
-    assert heads[1] == dict(id=1, track_id=0, label=1, category='car',
-                            score=pytest.approx(0.9), first_frame=0,
-                            last_frame=5, num_frames=6)
+    assert heads[0] == dict(video_id=1, category_id=2, category='car',
+                            score=pytest.approx(0.9), track_id=0)
     # label / score of the last appearance (frame 5), merged frame 4
-    assert heads[2] == dict(id=2, track_id=7, label=4, category='bird',
-                            score=pytest.approx(0.8), first_frame=1,
-                            last_frame=5, num_frames=4)
-    assert heads[3] == dict(id=3, track_id=9, label=5, category='horse',
-                            score=pytest.approx(0.5), first_frame=2,
-                            last_frame=2, num_frames=1)
-    for out_id, track in tracks.items():
-        raw = {v: k for k, v in OUT_IDS.items()}[out_id]
-        segs = track['segmentations']
+    assert heads[7] == dict(video_id=1, category_id=5, category='bird',
+                            score=pytest.approx(0.8), track_id=7)
+    assert heads[9] == dict(video_id=1, category_id=6, category='horse',
+                            score=pytest.approx(0.5), track_id=9)
+    assert heads[5]['score'] == pytest.approx(0.1)  # below --score-thr
+    for raw, result in results.items():
+        segs = result['segmentations']
         assert len(segs) == 6
         for t, rle in enumerate(segs):
             boxes = [r[3] for r in SCRIPT[t] if r[0] == raw]
@@ -149,7 +152,7 @@ def _check_scripted_outputs(out, png_dir, json_file, fps, frame_names):
                 assert rle is None
                 continue
             expected = np.any([rect_mask(b) for b in boxes], axis=0)
-            assert np.array_equal(_decode(rle), expected), (out_id, t)
+            assert np.array_equal(_decode(rle), expected), (raw, t)
     return frames
 
 
@@ -232,31 +235,26 @@ def test_demo_masktrack_rcnn_on_mp4(tmp_path):
     assert (len(frames), fps, width, height) == (6, 25.0, W, H)
 
     data = json.loads(json_file.read_text())
-    tracks = data['tracks']
-    assert len(tracks) == summary['tracks'] > 0
-    assert [t['id'] for t in tracks] == list(range(1, len(tracks) + 1))
+    results = data['results']
+    assert len(results) >= summary['tracks'] > 0  # --score-thr 0
     png_ids = set()
     for t in range(6):
         ids = cv2.imread(str(png_dir / f'{t:06d}.png'), cv2.IMREAD_UNCHANGED)
         assert ids.dtype == np.uint16 and ids.shape == (H, W)
         png_ids |= set(np.unique(ids).tolist()) - {0}
-        for track in tracks:
-            rle = track['segmentations'][t]
-            mask = np.zeros((H, W), bool) if rle is None else _decode(rle)
-            # the PNG shows a track only inside its mask, and every mask
-            # pixel belongs to some track
-            assert not (ids == track['id'])[~mask].any()
-            assert (ids[mask] != 0).all()
-    assert png_ids <= {t['id'] for t in tracks}
-    for track in tracks:
-        assert len(track['segmentations']) == 6
-        assert track['category'] == CLASSES[track['label']]
-        assert 0 <= track['score'] <= 1
-        present = [i for i, s in enumerate(track['segmentations'])
-                   if s is not None]
-        assert (track['first_frame'], track['last_frame'],
-                track['num_frames']) == (present[0], present[-1],
-                                         len(present))
+        masks = [np.zeros((H, W), bool) if r['segmentations'][t] is None
+                 else _decode(r['segmentations'][t]) for r in results]
+        union = np.any(masks, axis=0) if masks else np.zeros((H, W), bool)
+        # the PNG shows tracks only inside the results' masks, and every
+        # mask pixel belongs to some track
+        assert not (ids != 0)[~union].any()
+        assert (ids[union] != 0).all()
+    assert len(png_ids) == summary['tracks']
+    names = {c['id']: c['name'] for c in data['categories']}
+    for result in results:
+        assert len(result['segmentations']) == 6
+        assert result['category'] == names[result['category_id']]
+        assert 0 <= result['score'] <= 1
 
 
 def _frame_result(**fields):
@@ -353,8 +351,8 @@ def test_demo_online_mask2former_on_synthetic_frames(tmp_path, synthetic_root):
     frames, fps, width, height = _read_mp4(out)
     assert (len(frames), fps) == (len(names), 5.0)
     assert (height, width) == first.shape[:2]
-    tracks = json.loads(json_file.read_text())['tracks']
-    assert len(tracks) == summary['tracks'] > 0
+    tracks = json.loads(json_file.read_text())['results']
+    assert len(tracks) >= summary['tracks'] > 0
     for track in tracks:
         assert len(track['segmentations']) == len(names)
         for rle in track['segmentations']:
@@ -445,8 +443,9 @@ def test_demo_corrupt_mp4_skip_bad_frames(tmp_path, scripted, damaged_mp4,
     assert (len(frames), fps, width, height) == (4, 12.0, W, H)
     assert sorted(os.listdir(png_dir)) == [f'{t:06d}.png' for t in range(4)]
     data = json.loads(json_file.read_text())
-    assert data['num_frames'] == 8 and data['skipped_frames'] == [4, 5, 6, 7]
-    for track in data['tracks']:
+    video = data['video']
+    assert video['length'] == 8 and video['skipped_frames'] == [4, 5, 6, 7]
+    for track in data['results']:
         assert len(track['segmentations']) == 8
         assert track['segmentations'][4:] == [None] * 4
     assert sorted(_tree(out.parent)) == sorted(
@@ -588,10 +587,11 @@ def test_demo_frame_folder_with_corrupt_jpeg(tmp_path, scripted, damage,
     assert sorted(os.listdir(png_dir)) == [
         f'{t:06d}.png' for t in (0, 1, 2, 4, 5)]
     data = json.loads(json_file.read_text())
-    assert data['skipped_frames'] == [3] and data['num_frames'] == 6
-    assert [osp.basename(n) for n in data['frame_names']] == [
+    video = data['video']
+    assert video['skipped_frames'] == [3] and video['length'] == 6
+    assert [osp.basename(n) for n in video['file_names']] == [
         f'f{t}.jpg' for t in range(1, 7)]
-    for track in data['tracks']:
+    for track in data['results']:
         assert track['segmentations'][3] is None
 
 
@@ -625,3 +625,70 @@ def test_demo_interrupted_run_leaves_previous_outputs(tmp_path, scripted,
     assert _tree(tmp_path) == tree
     assert {p: (tmp_path / p).read_bytes() for p in before} == before
     assert 'no output was written' in capsys.readouterr().err
+
+
+def test_demo_json_scored_by_eval_vis_equals_the_test_tool(tmp_path,
+                                                           synthetic_root):
+    """The demo's --json on one synthetic validation video, scored by
+    eval_vis.py, gives exactly tools/test.py's metric on that video, and its
+    results are tools/test.py's submission (the same model, frames from a
+    folder vs. the test data set)."""
+    import glob
+    import zipfile
+
+    from mmengine.config import Config
+
+    from mmvis_pretrain.datasets import SYNTHETIC_CLASSES
+    ytvis = osp.join(synthetic_root, 'ytvis')
+    gt = json.load(open(osp.join(ytvis, 'valid.json')))
+    video = gt['videos'][0]
+    one = dict(gt, videos=[video], annotations=[
+        a for a in gt['annotations'] if a['video_id'] == video['id']])
+    gt_file = tmp_path / 'one_video.json'
+    gt_file.write_text(json.dumps(one))
+    config = osp.join(REPO, 'configs', 'online_vis',
+                      'online-mask2former_tiny_1xb2-300it_synthetic-vis.py')
+    cfg = Config.fromfile(config)
+    cfg.model.tracker.update(det_score_thr=0.0, new_track_thr=0.0)
+    cfg_file = str(tmp_path / 'online_tiny.py')
+    cfg.dump(cfg_file)
+    checkpoint = save_random_checkpoint(cfg, str(tmp_path / 'random.pth'),
+                                        classes=SYNTHETIC_CLASSES)
+    # tools/test.py on the one-video annotation file: its metric, then its
+    # submission (a format-only run)
+    test_tool = _load_script('tools/test.py', 'test_tool_for_demo')
+    options = ['--cfg-options', f'test_dataloader.dataset.data_root={ytvis}/',
+               f'test_dataloader.dataset.ann_file={gt_file}',
+               f'test_evaluator.ann_file={gt_file}']
+    metrics = test_tool.main([cfg_file, checkpoint, '--work-dir',
+                              str(tmp_path / 'test'), *options])
+    test_tool.main([cfg_file, checkpoint, '--work-dir', str(tmp_path / 'test'),
+                    '--submission', str(tmp_path / 'sub'), *options])
+    with zipfile.ZipFile(tmp_path / 'sub' / 'submission.zip') as archive:
+        submitted = json.loads(archive.read('results.json'))
+    assert submitted, 'thresholds 0: the random model must output tracks'
+    # the demo on the video's frame folder
+    frames_dir = osp.join(ytvis, 'valid', 'JPEGImages',
+                          osp.dirname(video['file_names'][0]))
+    assert len(glob.glob(osp.join(frames_dir, '*'))) == video['length']
+    demo_json = tmp_path / 'demo.json'
+    video_demo.main([
+        frames_dir, cfg_file, checkpoint, '--out', str(tmp_path / 'o.mp4'),
+        '--json', str(demo_json), '--video-id', str(video['id']),
+        '--device', 'cpu'])
+    eval_vis = _load_script('tools/analysis_tools/eval_vis.py',
+                            'eval_vis_for_demo')
+    assert eval_vis.main([str(gt_file), str(demo_json), '--out',
+                          str(tmp_path / 'm.json')]) == 0
+    scored = json.loads((tmp_path / 'm.json').read_text())
+    for key in ('AP', 'AP50', 'AP75', 'AR1', 'AR10', 'AR100'):
+        assert scored[key] == pytest.approx(metrics[f'vis/{key}'],
+                                            abs=1e-12), key
+    # the same results, category ids mapped to the ground truth's
+    demo = eval_vis.load_results(str(demo_json), one)
+
+    def key(r):
+        return (r['video_id'], r['category_id'], round(r['score'], 6),
+                json.dumps(r['segmentations'], sort_keys=True))
+
+    assert sorted(map(key, demo)) == sorted(map(key, submitted))

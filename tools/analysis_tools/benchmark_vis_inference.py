@@ -77,7 +77,7 @@ def single_run(args: argparse.Namespace, length: int) -> dict:
     outputs: List[list] = []  # the RLE outputs, as the metric keeps them
     start = None
     num_masks = 0
-    for i, result in enumerate(
+    for i, (_, result) in enumerate(
             inference_vis_video(model,
                                 moving_shapes_frames(length, height, width,
                                                      args.seed), length)):

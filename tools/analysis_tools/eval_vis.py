@@ -7,8 +7,13 @@ Example::
         work_dirs/vis_results/submission.zip --out metrics.json
 
 ``RESULTS`` is the official ``results.json`` (a list of ``{video_id,
-category_id, score, segmentations}``) or a submission archive holding it
-(``results.json`` at the root, or the archive's only ``.json``). Prints the
+category_id, score, segmentations}``), a submission archive holding it
+(``results.json`` at the root, or the archive's only ``.json``), or the
+``--json`` of ``demo/video_demo.py`` (a header and ``results``; its
+``category_id`` s are mapped to the ground truth's by the class names of
+its ``categories``, so a demo run scores against any annotation file whose
+category names are the model's; its ``video.id`` must be the video's id in
+the ground truth, ``video_demo.py --video-id``). Prints the
 statistics and the per-category AP; ``--out`` writes them as a JSON object
 (fractions; -1.0 where no GT is in range) with ``per_category``.
 Invalid input ends with a one-line error and exit status 1.
@@ -20,6 +25,7 @@ import argparse
 import json
 import sys
 import zipfile
+from typing import Optional
 
 from mmengine.fileio import get_text
 
@@ -50,8 +56,38 @@ def _load_json(path: str, what: str):
         raise ValueError(f'{what} {path} is not valid JSON ({err})') from err
 
 
-def load_results(path: str) -> list:
-    """The result list of a ``results.json`` or of a submission zip."""
+def demo_results(data: dict, path: str, gt: Optional[dict]) -> list:
+    """The results of a ``video_demo.py --json`` file, their category ids
+    mapped to the ground truth's through the class names."""
+    results = data['results']
+    categories = data.get('categories')
+    if not isinstance(results, list):
+        raise ValueError(f"{path}: 'results' must be a list")
+    if gt is None or not categories:
+        return results
+    names = {c['id']: c['name'] for c in categories}
+    gt_ids = {c.get('name'): c.get('id') for c in gt.get('categories', [])
+              if isinstance(c, dict)}
+    mapped = []
+    for i, res in enumerate(results):
+        name = names.get(res.get('category_id')) if isinstance(res, dict) \
+            else None
+        if name is None:
+            raise ValueError(f"{path}: result #{i} has category_id="
+                             f"{res.get('category_id')!r}, not in its "
+                             "'categories'")
+        if name not in gt_ids:
+            raise ValueError(
+                f"{path}: result #{i} is of class '{name}', which the "
+                f'ground truth has no category of (its categories: '
+                f'{sorted(str(n) for n in gt_ids)})')
+        mapped.append(dict(res, category_id=gt_ids[name]))
+    return mapped
+
+
+def load_results(path: str, gt: Optional[dict] = None) -> list:
+    """The result list of a ``results.json``, of a submission zip or of a
+    ``video_demo.py --json`` file (categories mapped to ``gt``'s)."""
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as zf:
             names = [n for n in zf.namelist() if n.endswith('.json')]
@@ -68,6 +104,8 @@ def load_results(path: str) -> list:
                     f'{path}:{name} is not valid JSON ({err})') from err
     else:
         results = _load_json(path, 'results file')
+    if isinstance(results, dict) and 'results' in results:
+        results = demo_results(results, path, gt)
     if not isinstance(results, list):
         raise ValueError(f'{path}: the results must be a JSON list of '
                          f'{{video_id, category_id, score, segmentations}}, '
@@ -80,7 +118,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     try:
         gt = _load_json(args.gt, 'ground truth')
-        results = load_results(args.results)
+        results = load_results(args.results, gt)
         stats = evaluate_vis(gt, results, max_dets=args.max_dets)
     except (OSError, ValueError, zipfile.BadZipFile) as err:
         msg = ' '.join(str(err).split())  # one line

@@ -18,7 +18,7 @@ from mmengine.structures import BaseDataElement
 
 from ...registry import METRICS
 from ...structures.mask_ops import encode_rle
-from ..functional import evaluate_vis
+from ..functional import VideoTrackResults, evaluate_vis
 from ..functional.vis_report import per_category_table, stats_table
 
 
@@ -33,105 +33,6 @@ def _numpy(value) -> np.ndarray:
     if isinstance(value, torch.Tensor):
         return value.detach().cpu().numpy()
     return np.asarray(value)
-
-
-class _VideoState:
-    """Predictions of one video gathered so far (picklable, merged across
-    ranks when a video was split)."""
-
-    def __init__(self, video_id, length: int, height: int, width: int):
-        self.video_id = video_id
-        self.length = length
-        self.height = height
-        self.width = width
-        self.frames = set()
-        # track id -> [segmentations {frame: RLE}, last frame, label, score,
-        #              class scores (K,) or None]
-        self.tracks: Dict[int, list] = {}
-
-    def where(self, frame_id=None) -> str:
-        where = f'video {self.video_id!r}'
-        return where if frame_id is None else f'{where}, frame {frame_id}'
-
-    def check_meta(self, length: int, height: int, width: int,
-                   frame_id: int) -> None:
-        if (length, height, width) != (self.length, self.height, self.width):
-            raise ValueError(
-                f'{self.where(frame_id)}: video length / ori_shape '
-                f'({length}, {height}, {width}) differ from its earlier '
-                f'frames ({self.length}, {self.height}, {self.width})')
-
-    def add_track(self,
-                  track_id: int,
-                  frame_id: int,
-                  rle: dict,
-                  label: int,
-                  score: float,
-                  class_scores: Optional[np.ndarray] = None) -> None:
-        track = self.tracks.setdefault(track_id,
-                                       [{}, -1, label, score, class_scores])
-        if frame_id in track[0]:
-            raise ValueError(f'{self.where(frame_id)}: instances_id '
-                             f'{track_id} appears twice')
-        track[0][frame_id] = rle
-        if frame_id > track[1]:
-            # the label / score of the latest appearance are the track's
-            track[1:] = [frame_id, label, score, class_scores]
-
-    def merge(self, other: '_VideoState') -> None:
-        self.check_meta(other.length, other.height, other.width, None)
-        twice = self.frames & other.frames
-        if twice:
-            raise ValueError(f'{self.where()}: frames {sorted(twice)} were '
-                             'predicted twice')
-        self.frames |= other.frames
-        for track_id, (segs, last, *rest) in other.tracks.items():
-            mine = self.tracks.setdefault(track_id, [{}, -1, *rest])
-            mine[0].update(segs)
-            if last > mine[1]:
-                mine[1:] = [last, *rest]
-
-    @property
-    def complete(self) -> bool:
-        return len(self.frames) == self.length
-
-    def to_results(self,
-                   topk: Optional[int],
-                   pairs_per_video: Optional[int] = None) -> dict:
-        """``dict(video_id, entries)``; entries have ``label`` (mapped to a
-        category at evaluation), ``score`` and ``segmentations``.
-
-        A track with ``class_scores`` (CTVIS's rule) gives a (track, class)
-        pair per class; the best ``pairs_per_video`` pairs of the video
-        (default: as many as classes, CTVIS's ``num_topk``) are kept, so a
-        track may give several results. Other tracks give one result each.
-        Then the best ``topk`` entries of the video are kept."""
-        entries, pairs = [], []
-        for _, (segs, _, label, score, cls_scores) in sorted(
-                self.tracks.items()):
-            seq = [segs.get(t) for t in range(self.length)]
-            if cls_scores is None:
-                entries.append(
-                    dict(label=int(label), score=float(score),
-                         segmentations=seq))
-            else:
-                pairs += [(float(s), k, seq)
-                          for k, s in enumerate(cls_scores.tolist())]
-        if pairs:
-            num_classes = max(k for _, k, _ in pairs) + 1
-            keep = num_classes if pairs_per_video is None \
-                else pairs_per_video
-            # descending score; ties keep track then class order (stable)
-            order = sorted(range(len(pairs)), key=lambda i: -pairs[i][0])
-            entries += [
-                dict(label=pairs[i][1], score=pairs[i][0],
-                     segmentations=pairs[i][2]) for i in order[:keep]
-            ]
-        if topk is not None:
-            order = np.argsort([-e['score'] for e in entries],
-                               kind='stable')[:topk]
-            entries = [entries[i] for i in order]
-        return dict(video_id=self.video_id, entries=entries)
 
 
 @METRICS.register_module()
@@ -252,7 +153,7 @@ class VISMetric(BaseMetric):
         self.iou_thrs = iou_thrs
         self.max_dets = tuple(max_dets)
         self.backend_args = backend_args
-        self._videos: Dict = {}  # video id -> _VideoState (incomplete)
+        self._videos: Dict = {}  # video id -> VideoTrackResults (incomplete)
         self._done = set()  # ids of the videos completed on this rank
 
     # ------------------------------------------------------------ process
@@ -302,7 +203,7 @@ class VISMetric(BaseMetric):
             raise ValueError(
                 f'VISMetric: frame {frame_id} of video {video_id!r} arrived '
                 'after the video was complete (frames fed twice?)')
-        state = self._videos.get(video_id) or _VideoState(
+        state = self._videos.get(video_id) or VideoTrackResults(
             video_id, length, height, width)
         state.check_meta(length, height, width, frame_id)
         if frame_id in state.frames:
@@ -355,7 +256,7 @@ class VISMetric(BaseMetric):
             self._done.add(video_id)
 
     @staticmethod
-    def _encode(masks, state: _VideoState, frame_id: int) -> List[dict]:
+    def _encode(masks, state: VideoTrackResults, frame_id: int) -> List[dict]:
         """(M, H, W) masks (or M RLEs) -> M RLEs with str counts."""
         where = f'VISMetric ({state.where(frame_id)})'
         shape = [state.height, state.width]
