@@ -103,7 +103,8 @@ def track_sample(frames) -> TrackDataSample:
 
 
 def make_evaluator(**kwargs) -> Evaluator:
-    metric = METRICS.build(dict(type='VISMetric', **kwargs))
+    # scoped: another test may have left mmdet as the default scope
+    metric = METRICS.build(dict(type='mmvis_pretrain.VISMetric', **kwargs))
     evaluator = Evaluator(metric)
     evaluator.dataset_meta = dict(classes=CLASSES)
     return evaluator
