@@ -176,7 +176,9 @@ class OnlineMask2FormerVIS(OnlineVISMixin, VideoMask2Former):
             ``DetDataSample`` with ``pred_instances``.
         """
         if not isinstance(batch_data_samples[0], TrackDataSample):
-            return super().predict(batch_inputs, batch_data_samples, rescale)
+            # images: VideoMask2Former's (the mixin's predict is online)
+            return VideoMask2Former.predict(self, batch_inputs,
+                                            batch_data_samples, rescale)
         return self.predict_online(
             self._as_clips(batch_inputs), batch_data_samples, rescale)
 

@@ -86,6 +86,15 @@ class OnlineVISMixin:
     #: ``video_id`` of the video being predicted (None before the first).
     _video_key: Any = None
 
+    def predict(self,
+                inputs: Tensor,
+                data_samples: Sequence,
+                rescale: bool = True,
+                **kwargs) -> list:
+        """mmdet's ``predict`` of an online model: :meth:`predict_online`
+        (a model that also predicts images overrides it)."""
+        return self.predict_online(inputs, data_samples, rescale)
+
     def predict_online(self,
                        inputs: Tensor,
                        data_samples: Sequence,

@@ -168,28 +168,7 @@ class STC(OnlineVISMixin, CondInst):
         return losses
 
     # ------------------------------------------------------------ inference
-    def predict(self,
-                inputs: Tensor,
-                data_samples: TrackSampleList,
-                rescale: bool = True,
-                **kwargs) -> TrackSampleList:
-        """Online inference, frame by frame.
-
-        Args:
-            inputs (Tensor): ``(1, T, C, H, W)`` (``T = 1`` under the online
-                protocol).
-            data_samples (list[TrackDataSample]): one sample whose frames
-                carry ``frame_id``, ``img_shape``, ``ori_shape``,
-                ``scale_factor``.
-            rescale (bool): masks / boxes at ``ori_shape`` (True) or at the
-                network input's ``img_shape``.
-
-        Returns:
-            list[TrackDataSample]: the input sample, each frame with
-            ``pred_track_instances``.
-        """
-        return self.predict_online(inputs, data_samples, rescale)
-
+    # predict(): OnlineVISMixin's, frame by frame through predict_frame
     def _detect(self, x: Tuple[Tensor], meta: dict
                 ) -> Tuple[InstanceData, Tensor, Tensor]:
         """CondInst detections of one frame, one per location.

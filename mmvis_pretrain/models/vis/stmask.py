@@ -215,28 +215,7 @@ class STMask(OnlineVISMixin, YOLACT):
                        rois[:, 0].long(), input_shape)
 
     # ------------------------------------------------------------ inference
-    def predict(self,
-                inputs: Tensor,
-                data_samples: TrackSampleList,
-                rescale: bool = True,
-                **kwargs) -> TrackSampleList:
-        """Online inference, frame by frame.
-
-        Args:
-            inputs (Tensor): ``(1, T, C, H, W)`` (``T = 1`` under the online
-                protocol).
-            data_samples (list[TrackDataSample]): one sample whose frames
-                carry ``frame_id``, ``img_shape``, ``ori_shape``,
-                ``scale_factor``.
-            rescale (bool): masks / boxes at ``ori_shape`` (True) or at the
-                network input's ``img_shape``.
-
-        Returns:
-            list[TrackDataSample]: the input sample, each frame with
-            ``pred_track_instances``.
-        """
-        return self.predict_online(inputs, data_samples, rescale)
-
+    # predict(): OnlineVISMixin's, frame by frame through predict_frame
     @torch.no_grad()
     def predict_frame(self, image: Tensor, meta: dict,
                       rescale: bool = True) -> InstanceData:
