@@ -64,15 +64,16 @@ def markdown_report(results: Dict) -> str:
         video='video (Mask2Former + MSTM on pseudo-videos)',
         untrained='none (untrained online model)',
         stmask='STMask, one-stage (no pre-training, videos only)',
+        video_mvc='video + MVC-1 input masking during fine-tuning',
         image_mean_prob='image, former video-level rule (mean probabilities)',
         video_mean_prob='video, former video-level rule (mean probabilities)')
-    for arm in ('image', 'video', 'image_mean_prob', 'video_mean_prob',
-                'untrained', 'stmask'):
+    for arm in ('image', 'video', 'video_mvc', 'image_mean_prob',
+                'video_mean_prob', 'untrained', 'stmask'):
         fine = results['finetune'].get(arm)
         if fine is None:
             continue
-        pre = results['pretrain'].get(arm.replace('_mean_prob', ''),
-                                      {}).get('mAP')
+        pre = results['pretrain'].get(
+            arm.replace('_mean_prob', '').replace('_mvc', ''), {}).get('mAP')
         lines.append(f'| {names[arm]} | {_fmt(pre)} | ' + ' | '.join(
             _fmt(fine.get(key)) for key, _ in VIS_COLUMNS) + ' |')
     lines += [
@@ -111,7 +112,7 @@ def plot_report(results: Dict, curves: Dict[str, Tuple[List, List]],
     ax_loss.set_yscale('log')
     ax_loss.legend(fontsize=8)
     ax_loss.set_title('training loss')
-    arms = [a for a in ('image', 'video', 'stmask', 'untrained')
+    arms = [a for a in ('image', 'video', 'video_mvc', 'stmask', 'untrained')
             if a in results['finetune']]
     keys = ('AP', 'AP50', 'AP75')
     width = 0.8 / max(len(arms), 1)
@@ -119,7 +120,8 @@ def plot_report(results: Dict, curves: Dict[str, Tuple[List, List]],
         values = [max(results['finetune'][arm].get(k, 0.0), 0.0)
                   for k in keys]
         positions = [j + i * width for j in range(len(keys))]
-        label = {'untrained': 'untrained', 'stmask': 'STMask'}.get(
+        label = {'untrained': 'untrained', 'stmask': 'STMask',
+                 'video_mvc': 'video + MVC-1'}.get(
             arm, f'{arm} pre-trained')
         bars = ax_ap.bar(positions, values, width, label=label)
         ax_ap.bar_label(bars, fmt='%.2f', fontsize=7)

@@ -14,8 +14,9 @@ Steps (each prints its progress; outputs under ``--work-dir``):
    pseudo-videos; COCO segm AP (image inference by replication);
 5. online VIS fine-tuning (contrastive tracking embedding, memory-bank
    tracker) on synthetic videos + pseudo-videos, once from each
-   pre-training; the official YouTube-VIS metric on the held-out videos,
-   beside the untrained model;
+   pre-training, and from the video pre-training with MVC-1 input masking
+   (``MVCMaskingHook``); the official YouTube-VIS metric on the held-out
+   videos, beside the untrained model (and both video-level rules);
 6. STMask, the one-stage model (FCA, FCB, temporal fusion tracker), trained
    on the synthetic videos and scored with the same metric;
 7. a rendered demo video (``demo/video_demo.py``) of a held-out video with
@@ -47,6 +48,9 @@ FINETUNE_CONFIGS = dict(
     image='configs/online_vis/online-mask2former_tiny_1xb2-300it_synthetic-vis.py',
     video=('configs/online_vis/'
            'online-mask2former-mstm_tiny_1xb2-300it_synthetic-vis.py'))
+# the video arm with MVC-1 masking of the training frames (docs/mvc.md)
+MVC_CONFIG = ('configs/mvc/'
+              'online-mask2former-mvc1_tiny_1xb2-300it_synthetic-vis.py')
 STMASK_CONFIG = 'configs/stmask/stmask_tiny_1xb2-300it_synthetic-vis.py'
 COCO_PREFIX = 'coco/segm_'
 VIS_PREFIX = 'vis/'
@@ -179,6 +183,14 @@ def main(argv=None):
             vis_opts + [f'load_from={pretrain[arm]["checkpoint"]}'],
             VIS_PREFIX)
         train_dirs[f'fine-tuning from {arm}'] = out_dir
+    print('--- from the video pre-training with MVC-1 input masking '
+          '(MVCMaskingHook, same schedule)', flush=True)
+    out_dir = osp.join(work_dir, 'finetune_from_video_mvc')
+    finetune['video_mvc'] = train_and_test(
+        MVC_CONFIG, out_dir, args.finetune_iters,
+        vis_opts + [f'load_from={pretrain["video"]["checkpoint"]}'],
+        VIS_PREFIX)
+    train_dirs['fine-tuning from video + MVC-1'] = out_dir
     # the video-level class / score rule before issue 11 on the same
     # checkpoints: argmax of the mean probabilities, mean of the frame scores
     for arm in ('image', 'video'):

@@ -1,9 +1,10 @@
 """Hooks registered in ``mmvis_pretrain.registry.HOOKS``."""
+from .mvc_masking_hook import MVCMaskingHook
 from .non_finite_guard_hook import NonFiniteGuardHook, NonFiniteLossError
 from .random_state_hook import (RandomStateHook, find_generators,
                                 get_rng_state, set_rng_state)
 
 __all__ = [
-    'NonFiniteGuardHook', 'NonFiniteLossError', 'RandomStateHook',
-    'get_rng_state', 'set_rng_state', 'find_generators'
+    'MVCMaskingHook', 'NonFiniteGuardHook', 'NonFiniteLossError',
+    'RandomStateHook', 'get_rng_state', 'set_rng_state', 'find_generators'
 ]
