@@ -12,13 +12,15 @@ import os.path as osp
 from typing import Any, List, Optional
 
 import torch
-from mmengine.dist import get_rank
+from mmengine.dist import all_gather_object, get_dist_info, get_rank
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 
 from ...registry import HOOKS
-from .random_state_hook import get_rng_state, set_rng_state
+from .random_state_hook import FORMAT_VERSION as RNG_FORMAT_VERSION
+from .random_state_hook import (RandomStateHook, get_rng_state,
+                                select_rank_state, set_rng_state)
 
 #: Key of the hook's entry in the checkpoint dict.
 MVC_STATE_KEY = 'mvc_masking'
@@ -185,6 +187,7 @@ class MVCMaskingHook(Hook):
         self.generator = torch.Generator()
         self.generator.manual_seed(self.seed_offset)
         self._loaded_state: Optional[dict] = None
+        self._gathered = None
         self._runner = None
         self._restore: List = []
         self._factor = 1.0
@@ -270,10 +273,11 @@ class MVCMaskingHook(Hook):
         state, self._loaded_state = self._loaded_state, None
         start = int(getattr(runner, 'iter', 0))
         if state is not None and start > 0:  # resume, not load_from
-            if rank == 0:
-                set_rng_state(state['generator'], self.generator)
+            own = self._rank_state(state, rank, runner)
+            if own is not None:
+                set_rng_state(own, self.generator)
             else:
-                # the checkpoint holds rank 0's state only: a fresh,
+                # the checkpoint holds no state of this rank: a fresh,
                 # rank-specific stream (not the uninterrupted run's)
                 self.generator.manual_seed(
                     (int(seed) + self.seed_offset + 1_000_003 * rank +
@@ -417,11 +421,58 @@ class MVCMaskingHook(Hook):
     def state_dict(self) -> dict:
         return dict(generator=get_rng_state(self.generator))
 
+    @staticmethod
+    def _rank_state(state: dict, rank: int, runner) -> Optional[dict]:
+        """This rank's generator state in a checkpoint's entry (None: not
+        there). ``ranks`` (every rank's, as gathered before the save) when
+        present, else ``generator`` (rank 0's; older checkpoints)."""
+        if 'ranks' not in state:
+            return state['generator'] if rank == 0 else None
+        world_size = get_dist_info()[1]
+        saved = dict(version=state.get('version'),
+                     world_size=state.get('world_size'),
+                     ranks=state['ranks'])
+        own, messages = select_rank_state(saved, rank, world_size)
+        logger = getattr(runner, 'logger', None)
+        for message in messages:
+            print_log(f'MVCMaskingHook: {message}', logger or 'current',
+                      level=30)
+        return own
+
+    def _gather_if_due(self, runner, by_epoch: bool) -> None:
+        """Under DDP, gather every rank's generator state (a collective:
+        all ranks call it) when a checkpoint is saved in this
+        ``after_train_*``; ``before_save_checkpoint`` runs on rank 0 only.
+        Same rule as :class:`RandomStateHook`."""
+        if get_dist_info()[1] < 2:
+            return
+        # RandomStateHook._checkpoint_due reads only runner.hooks
+        if RandomStateHook._checkpoint_due(self, runner, by_epoch):
+            self._gathered = ((runner.epoch, runner.iter),
+                              all_gather_object(self.state_dict()))
+
+    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+                         outputs=None) -> None:
+        self._gather_if_due(runner, by_epoch=False)
+
+    def after_train_epoch(self, runner) -> None:
+        self._gather_if_due(runner, by_epoch=True)
+
     def load_state_dict(self, state: dict) -> None:
         set_rng_state(state['generator'], self.generator)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        checkpoint[MVC_STATE_KEY] = self.state_dict()
+        """``generator``: this rank's (rank 0) state; under DDP also
+        ``ranks`` (every rank's ``state_dict()``), ``world_size`` and
+        ``version``, so each rank restores its own on resume."""
+        state = self.state_dict()
+        gathered, self._gathered = self._gathered, None
+        if gathered is not None and gathered[0] == (runner.epoch,
+                                                    runner.iter):
+            state.update(version=RNG_FORMAT_VERSION,
+                         world_size=len(gathered[1]),
+                         ranks=[r['generator'] for r in gathered[1]])
+        checkpoint[MVC_STATE_KEY] = state
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Keep the state; ``before_train`` restores it on resume (it seeds
