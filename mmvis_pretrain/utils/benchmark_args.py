@@ -38,6 +38,23 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         'model.neck=None)')
 
 
+def add_batch_arguments(parser: argparse.ArgumentParser,
+                        default_size=(512, 512)) -> None:
+    """Add the random-batch options of the training benchmarks:
+    ``--num-frames``, ``--size H W``, ``--batch`` and ``--num-instances``."""
+    parser.add_argument('--num-frames', type=int, default=None,
+                        help='frames T per clip (default: model.num_frames '
+                        'of the config, else 1)')
+    parser.add_argument('--size', type=int, nargs=2,
+                        default=list(default_size), metavar=('H', 'W'),
+                        help=f'frame size (default: {default_size[0]} '
+                        f'{default_size[1]})')
+    parser.add_argument('--batch', type=int, default=1,
+                        help='clips N per iteration (default: 1)')
+    parser.add_argument('--num-instances', type=int, default=3,
+                        help='random gt instances per frame (default: 3)')
+
+
 def check_common_arguments(parser: argparse.ArgumentParser,
                            args: argparse.Namespace) -> None:
     """``parser.error`` (exit 2) on bad common options, and on ``--size``
@@ -54,4 +71,6 @@ def check_common_arguments(parser: argparse.ArgumentParser,
         parser.error('--device cuda: CUDA is not available')
 
 
-__all__ = ['add_common_arguments', 'check_common_arguments']
+__all__ = [
+    'add_common_arguments', 'add_batch_arguments', 'check_common_arguments'
+]

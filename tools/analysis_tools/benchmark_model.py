@@ -67,7 +67,8 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.runner import set_random_seed
 
 from mmvis_pretrain.registry import MODELS
-from mmvis_pretrain.utils.benchmark_args import (add_common_arguments,
+from mmvis_pretrain.utils.benchmark_args import (add_batch_arguments,
+                                                 add_common_arguments,
                                                  check_common_arguments)
 from mmvis_pretrain.utils.benchmark_batches import (is_clip_model,
                                                     make_batch,
@@ -98,16 +99,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument('--mode', choices=('train', 'fps'), default='train',
                         help='train: training s/iter + inference s/image on '
                         'random tensors (default); fps: run benchmark_fps.py')
-    parser.add_argument('--num-frames', type=int, default=None,
-                        help='frames T per clip (default: model.num_frames '
-                        'of the config, else 1)')
-    parser.add_argument('--size', type=int, nargs=2, default=[512, 512],
-                        metavar=('H', 'W'),
-                        help='frame size (default: 512 512)')
-    parser.add_argument('--batch', type=int, default=1,
-                        help='clips N per iteration (default: 1)')
-    parser.add_argument('--num-instances', type=int, default=3,
-                        help='random gt instances per frame (default: 3)')
+    add_batch_arguments(parser, default_size=(512, 512))
     parser.add_argument('--skip-inference', action='store_true',
                         help='time training only')
     args = parser.parse_args(argv)

@@ -52,7 +52,8 @@ import torch
 from mmengine.runner import set_random_seed
 
 from mmvis_pretrain.engine.hooks import MVCMaskingHook
-from mmvis_pretrain.utils.benchmark_args import (add_common_arguments,
+from mmvis_pretrain.utils.benchmark_args import (add_batch_arguments,
+                                                 add_common_arguments,
                                                  check_common_arguments)
 from mmvis_pretrain.utils.benchmark_batches import (is_clip_model,
                                                     make_batch,
@@ -89,16 +90,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
         if action.dest == 'configs':
             action.nargs = '*'
             action.default = [DEFAULT_CONFIG]
-    parser.add_argument('--num-frames', type=int, default=None,
-                        help='frames T per clip (default: model.num_frames '
-                        'of the config, else 1)')
-    parser.add_argument('--size', type=int, nargs=2, default=[256, 320],
-                        metavar=('H', 'W'),
-                        help='frame size (default: 256 320)')
-    parser.add_argument('--batch', type=int, default=1,
-                        help='clips N per iteration (default: 1)')
-    parser.add_argument('--num-instances', type=int, default=3,
-                        help='random gt instances per frame (default: 3)')
+    add_batch_arguments(parser, default_size=(256, 320))
     parser.add_argument('--patch-size', type=int, default=32,
                         help='hook patch_size (default: 32)')
     parser.add_argument('--mask-ratio', type=float, default=0.7,
@@ -213,7 +205,6 @@ def benchmark_config(path: str, args: argparse.Namespace) -> Dict[str, Any]:
                 if i >= args.warmup:
                     on.append(seconds)
                     in_step.append(timer.seconds[0])
-                input_shape = list(hook.last_keep.shape)
             else:
                 seconds = _train_step(model, optim_wrapper, batch, args)
                 if i >= args.warmup:
