@@ -187,7 +187,6 @@ def benchmark_config(path: str, args: argparse.Namespace) -> Dict[str, Any]:
 
     model.train()
     off, on, in_step = [], [], []
-    input_shape = None
     for i in range(args.warmup + args.iters):
         data = make_batch(seed=args.seed + i, **batch_args)
         order = ('off', 'on') if i % 2 == 0 else ('on', 'off')
