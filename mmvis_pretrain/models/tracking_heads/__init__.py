@@ -3,5 +3,9 @@ parts of a model that produce what tracking needs (embeddings, warps)."""
 from .mask2former_embed_head import Mask2FormerEmbedHead
 from .stc_track_head import STCTrackHead
 from .temporal_fusion import TemporalFusion
+from .temporal_refiner import TemporalRefiner, oma_background
 
-__all__ = ['Mask2FormerEmbedHead', 'STCTrackHead', 'TemporalFusion']
+__all__ = [
+    'Mask2FormerEmbedHead', 'STCTrackHead', 'TemporalFusion',
+    'TemporalRefiner', 'oma_background'
+]
