@@ -51,7 +51,6 @@ statistics, memory and parameter helpers are in
 from __future__ import annotations
 
 import argparse
-import copy
 import importlib.util
 import sys
 import time
@@ -62,11 +61,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 import cv2
 import torch
-from mmengine.config import Config
-from mmengine.optim import build_optim_wrapper
 from mmengine.runner import set_random_seed
 
-from mmvis_pretrain.registry import MODELS
 from mmvis_pretrain.utils.benchmark_args import (add_batch_arguments,
                                                  add_common_arguments,
                                                  check_common_arguments)
@@ -81,11 +77,10 @@ from mmvis_pretrain.utils.benchmark_params import count_params
 from mmvis_pretrain.utils.benchmark_report import ascii_table, write_report
 from mmvis_pretrain.utils.benchmark_timing import (autocast_context,
                                                    sync_device, timing_stats)
-from mmvis_pretrain.utils.split_dataset import init_scope, load_config
+from mmvis_pretrain.utils.benchmark_models import (build_clip_model,
+                                                   build_optimizer)
+from mmvis_pretrain.utils.split_dataset import load_config
 
-DEFAULT_OPTIM = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-4, weight_decay=0.05))
 FPS_NOTE = ('benchmark_model.py --mode fps: handing over to '
             'tools/analysis_tools/benchmark_fps.py (same options)')
 
@@ -114,23 +109,6 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     if args.num_instances < 1:
         parser.error('--num-instances must be >= 1')
     return args
-
-
-def build_model(cfg: Config, device: str) -> torch.nn.Module:
-    """The config's model on ``device``, without ``init_weights``."""
-    init_scope(cfg)
-    model = MODELS.build(cfg.model)
-    return model.to(device)
-
-
-def build_optimizer(cfg: Config, model: torch.nn.Module,
-                    args: argparse.Namespace):
-    """The config's ``optim_wrapper`` (else :data:`DEFAULT_OPTIM`);
-    ``AmpOptimWrapper`` with ``--amp`` on CUDA."""
-    optim_cfg = copy.deepcopy(cfg.get('optim_wrapper') or DEFAULT_OPTIM)
-    if args.amp and args.device == 'cuda':
-        optim_cfg['type'] = 'AmpOptimWrapper'
-    return build_optim_wrapper(model, optim_cfg)
 
 
 def time_training(model, optim_wrapper, batch_args: dict,
@@ -178,27 +156,16 @@ def time_inference(model, batch_args: dict,
 def benchmark_config(path: str, args: argparse.Namespace) -> Dict[str, Any]:
     """Build one config's model and measure it."""
     cfg = load_config(path, args.cfg_options)
-    T = args.num_frames or int(cfg.model.get('num_frames', 1) or 1)
-    # built with T where the config sets it (state sized at construction,
-    # e.g. the feature window of the online models), then set on the model
-    for part in (cfg.model, cfg.model.get('neck')):
-        if isinstance(part, dict) and 'num_frames' in part:
-            part['num_frames'] = T
     set_random_seed(args.seed)
     rss_before = max_rss_mb()
-    model = build_model(cfg, args.device)
+    model, T = build_clip_model(cfg, args.num_frames, args.device)
     clip_model = is_clip_model(model)
-    if clip_model and hasattr(model, 'num_frames'):
-        model.num_frames = T
-        neck = getattr(model, 'neck', None)
-        if neck is not None and hasattr(neck, 'num_frames'):
-            neck.num_frames = T
     H, W = args.size
     batch_args = dict(clip_model=clip_model, n=args.batch, t=T, h=H, w=W,
                       num_instances=args.num_instances,
                       num_classes=num_classes_of(model))
     params = count_params(model)
-    optim_wrapper = build_optimizer(cfg, model, args)
+    optim_wrapper = build_optimizer(cfg, model, args.amp, args.device)
 
     memory: Dict[str, Any] = {}
     reset_peak_memory(args.device)

@@ -38,13 +38,12 @@ from __future__ import annotations
 
 import argparse
 import copy
-import importlib.util
 import os.path as osp
 import sys
 import time
 from contextlib import nullcontext
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import SimpleNamespace
 from typing import Any, Dict, List, Optional, Sequence
 
 import cv2
@@ -58,6 +57,8 @@ from mmvis_pretrain.utils.benchmark_args import (add_batch_arguments,
 from mmvis_pretrain.utils.benchmark_batches import (is_clip_model,
                                                     make_batch,
                                                     num_classes_of)
+from mmvis_pretrain.utils.benchmark_models import (build_clip_model,
+                                                   build_optimizer)
 from mmvis_pretrain.utils.benchmark_report import ascii_table, write_report
 from mmvis_pretrain.utils.benchmark_timing import (autocast_context,
                                                    sync_device, timing_stats)
@@ -68,16 +69,6 @@ DEFAULT_CONFIG = osp.join(
     REPO, 'configs/online_vis/'
     'online-mask2former_tiny_1xb2-300it_synthetic-vis.py')
 GOAL_SHARE = 0.02
-
-
-def _benchmark_model_tool() -> ModuleType:
-    """``benchmark_model.py`` next to this file (its ``build_model`` /
-    ``build_optimizer``)."""
-    path = Path(__file__).with_name('benchmark_model.py')
-    spec = importlib.util.spec_from_file_location('benchmark_model', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -152,20 +143,10 @@ def _train_step(model, optim_wrapper, data, args) -> float:
 
 def benchmark_config(path: str, args: argparse.Namespace) -> Dict[str, Any]:
     """Build one config's model and time it with the hook on and off."""
-    tool = _benchmark_model_tool()
     cfg = load_config(path, args.cfg_options)
-    T = args.num_frames or int(cfg.model.get('num_frames', 1) or 1)
-    for part in (cfg.model, cfg.model.get('neck')):
-        if isinstance(part, dict) and 'num_frames' in part:
-            part['num_frames'] = T
     set_random_seed(args.seed)
-    model = tool.build_model(cfg, args.device)
+    model, T = build_clip_model(cfg, args.num_frames, args.device)
     clip_model = is_clip_model(model)
-    if clip_model and hasattr(model, 'num_frames'):
-        model.num_frames = T
-        neck = getattr(model, 'neck', None)
-        if neck is not None and hasattr(neck, 'num_frames'):
-            neck.num_frames = T
     H, W = args.size
     batch_args = dict(clip_model=clip_model, n=args.batch, t=T, h=H, w=W,
                       num_instances=args.num_instances,
@@ -179,7 +160,7 @@ def benchmark_config(path: str, args: argparse.Namespace) -> Dict[str, Any]:
         optim_cfg.type = 'OptimWrapper'
         for key in ('loss_scale', 'dtype', 'use_fsdp'):
             optim_cfg.pop(key, None)
-    optim_wrapper = tool.build_optimizer(cfg, model, args)
+    optim_wrapper = build_optimizer(cfg, model, args.amp, args.device)
     hook = _make_hook(args)
     timer = _TimedMask(hook, args.device)
     runner = SimpleNamespace(model=model, seed=args.seed, iter=0,

@@ -290,7 +290,7 @@ class MVCMaskingHook(Hook):
                 'preprocessor whose output could be masked')
         if self.dual:
             if is_model_wrapper(runner.model):
-                raise NotImplementedError(
+                raise TypeError(
                     'MVCMaskingHook: dual=True runs two forwards before one '
                     'backward and does not support model wrappers '
                     f'({type(runner.model).__name__}); use dual=False')

@@ -29,6 +29,7 @@ Call chain of one online frame (``model.test_step`` on one
             # the model: features (FeatureWindow), head, tracker.update,
             # resize_masks_to_original
 """
+from abc import ABCMeta, abstractmethod
 from typing import Any, List, Optional, Sequence, Tuple
 
 import torch
@@ -76,7 +77,7 @@ class FeatureWindow:
         return tuple(torch.cat(level) for level in zip(*self._frames))
 
 
-class OnlineVISMixin:
+class OnlineVISMixin(metaclass=ABCMeta):
     """Frame loop, new-video reset and per-video state of an online model.
 
     The model sets ``self.tracker`` (a ``BaseVISTracker``) and implements
@@ -154,6 +155,7 @@ class OnlineVISMixin:
         """Forget the model's own per-video state (e.g. a
         :class:`FeatureWindow`); the tracker is reset separately."""
 
+    @abstractmethod
     def predict_frame(self, image: Tensor, meta: dict,
                       rescale: bool = True) -> InstanceData:
         """Predict and track one frame.
@@ -167,8 +169,6 @@ class OnlineVISMixin:
             InstanceData: ``pred_track_instances``: ``instances_id``,
             ``labels``, ``scores``, ``masks`` (bool) and ``bboxes``.
         """
-        raise NotImplementedError(
-            f'{type(self).__name__} must implement predict_frame')
 
     @staticmethod
     def output_shape(meta: dict, rescale: bool) -> Tuple[int, int]:
