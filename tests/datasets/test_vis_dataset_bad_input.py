@@ -179,3 +179,9 @@ def test_corrupt_frame_names_video_and_frame(tmp_path):
     assert 'failed to load image' in text
     assert "while loading frame 1 ('" in text and 'v2/00001.jpg' in text
     assert 'video id=2' in text and str(tmp_path / 'ann.json') in text
+
+
+def test_mask_check_must_be_known(tmp_path):
+    with pytest.raises(ValueError, match="mask_check must be one of "
+                       r"\('lazy', 'eager'\), got 'always'"):
+        build(tmp_path, ytvis_json(), pipeline=[], mask_check='always')

@@ -133,3 +133,37 @@ def test_malformed_compressed_rle_fails_fast(files, tmp_path, extra, match):
     assert len(err) == 1, proc.stderr
     assert 'result #1 (video 1), frame 1: compressed RLE' in err[0]
     assert match in err[0]
+
+
+def test_demo_json_categories_mapped_by_name(files, tmp_path, capsys):
+    """A video_demo.py --json file: its category ids are the model's
+    (label + 1, named in 'categories') and are mapped to the ground truth's
+    by name; an unknown id or a class the ground truth lacks is a one-line
+    error."""
+    gt_path, res_path = files
+    results = json.loads(res_path.read_text())
+    # the model's classes in another order than the GT ids: dog=1, cat=2
+    swap = {1: 2, 2: 1}
+    demo = dict(video=dict(id=1, name='a'),
+                categories=[dict(id=1, name='dog'), dict(id=2, name='cat')],
+                results=[dict(r, category_id=swap[r['category_id']])
+                         for r in results])
+    demo_path = tmp_path / 'demo.json'
+    demo_path.write_text(json.dumps(demo))
+    tool = load_tool(TOOL)
+    out = tmp_path / 'metrics.json'
+    assert tool.main([str(gt_path), str(demo_path), '--out', str(out)]) == 0
+    assert json.loads(out.read_text())['AP'] == pytest.approx(0.5,
+                                                              abs=1e-12)
+    bad = dict(demo, results=[dict(demo['results'][0], category_id=9)])
+    demo_path.write_text(json.dumps(bad))
+    assert tool.main([str(gt_path), str(demo_path)]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "result #0 has category_id=9, not in its 'categories'" in err
+    bad = dict(demo, categories=[dict(id=1, name='dog'),
+                                 dict(id=2, name='bird')])
+    demo_path.write_text(json.dumps(bad))
+    assert tool.main([str(gt_path), str(demo_path)]) == 1
+    assert ("is of class 'bird', which the ground truth has no category of"
+            in capsys.readouterr().err)
