@@ -5,6 +5,7 @@ from .clip_format import (INSTANCE_KEYS, as_box_array, boxes_of_masks,
 from .clip_geometry import (ClipPanCrop, crop_frame, draw_crop_size,
                             pan_origins)
 from .clip_rotate import ClipRotate
+from .consecutive_clip_sample import ConsecutiveClipSample
 from .image_to_clip import ImageToClip
 from .copy_on_write import (CheckCopyOnWrite, CopyOnWriteCompose,
                             CopyOnWriteError, disable_copy_on_write_check,
@@ -22,5 +23,6 @@ __all__ = [
     'VideoAutoAugment', 'VideoCopyPaste', 'ClipPanCrop', 'crop_frame',
     'draw_crop_size', 'pan_origins', 'PackClipInputs', 'select_masks',
     'CheckCopyOnWrite', 'CopyOnWriteCompose', 'CopyOnWriteError',
-    'enable_copy_on_write_check', 'disable_copy_on_write_check'
+    'enable_copy_on_write_check', 'disable_copy_on_write_check',
+    'ConsecutiveClipSample'
 ]

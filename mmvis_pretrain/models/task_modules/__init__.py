@@ -1,5 +1,6 @@
-"""Task modules (prior generators) registered in
+"""Task modules (prior generators, matchers) registered in
 ``mmvis_pretrain.registry.TASK_UTILS``."""
+from .assigners import FirstAppearanceMatcher, MaskMatchCost
 from .prior_generators import FCAAnchorGenerator
 
-__all__ = ['FCAAnchorGenerator']
+__all__ = ['FCAAnchorGenerator', 'FirstAppearanceMatcher', 'MaskMatchCost']

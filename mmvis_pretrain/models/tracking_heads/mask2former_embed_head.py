@@ -67,14 +67,19 @@ class Mask2FormerEmbedHead(Mask2FormerHead):
         # don't return the query features nor the assignment; re-implementing
         # its 80-line decoder loop to get them would fork mmdet's code)
         self._last_queries: Optional[Tensor] = None
+        self._last_raw_queries: Optional[Tensor] = None
+        self._mask_feature: Optional[Tensor] = None
         self._assignments: Optional[List] = None
 
     # ------------------------------------------------------------- forward
     def _forward_head(self, decoder_out: Tensor, mask_feature: Tensor,
                       attn_mask_target_size: Tuple[int, int]
                       ) -> Tuple[Tensor, Tensor, Tensor]:
-        """mmdet's per-layer prediction; also keeps the post-normed query
-        features ``(B, Q, C)`` of the latest decoder layer."""
+        """mmdet's per-layer prediction; also keeps the raw and the
+        post-normed query features ``(B, Q, C)`` of the latest decoder layer
+        and the mask features ``(B, C, h, w)`` (for :meth:`forward_export`)."""
+        self._last_raw_queries = decoder_out
+        self._mask_feature = mask_feature
         self._last_queries = self.transformer_decoder.post_norm(decoder_out)
         return super()._forward_head(decoder_out, mask_feature,
                                      attn_mask_target_size)
@@ -96,8 +101,47 @@ class Mask2FormerEmbedHead(Mask2FormerHead):
         """
         cls_list, mask_list = self(x, batch_data_samples)
         embeds = self.embed_head(self._last_queries)
-        self._last_queries = None
+        self._clear_stash()
         return cls_list, mask_list, embeds
+
+    def _clear_stash(self) -> None:
+        self._last_queries = None
+        self._last_raw_queries = None
+        self._mask_feature = None
+
+    def forward_export(self, x: Sequence[Tensor],
+                       batch_data_samples: List[DetDataSample]
+                       ) -> Dict[str, Tensor]:
+        """What the decoupled stages (``ReferringTracker``,
+        ``TemporalRefiner``) need of every frame (DVIS++ stage-1 exports).
+
+        Runs exactly the computation of :meth:`forward_with_embeds` (same
+        outputs), and returns besides its last-layer predictions the query
+        features and the mask features.
+
+        Args:
+            x (Sequence[Tensor]): multi-scale features of ``B`` frames.
+            batch_data_samples (list[DetDataSample]): ``B`` frame samples.
+
+        Returns:
+            dict[str, Tensor]: ``cls_logits`` ``(B, Q, K + 1)`` and
+            ``mask_logits`` ``(B, Q, h, w)`` of the last decoder layer;
+            ``queries`` ``(B, Q, C)`` the raw last-layer queries (DVIS++'s
+            ``pred_embds_without_norm``), ``queries_normed`` ``(B, Q, C)``
+            the decoder-normed ones (``pred_embds``), ``embeds``
+            ``(B, Q, E)`` the re-id embeddings; ``mask_features``
+            ``(B, C, h, w)`` the pixel decoder's mask features.
+        """
+        cls_list, mask_list = self(x, batch_data_samples)
+        out = dict(
+            cls_logits=cls_list[-1],
+            mask_logits=mask_list[-1],
+            queries=self._last_raw_queries,
+            queries_normed=self._last_queries,
+            embeds=self.embed_head(self._last_queries),
+            mask_features=self._mask_feature)
+        self._clear_stash()
+        return out
 
     # ---------------------------------------------------------------- loss
     def _get_targets_single(self, cls_score: Tensor, mask_pred: Tensor,

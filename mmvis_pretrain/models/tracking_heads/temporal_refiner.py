@@ -30,16 +30,19 @@ keys (the key with the lowest no-object probability is re-admitted), so no
 attention row becomes all ``-inf`` (NaN). Nothing is dropped in eval mode.
 See ``docs/temporal_refiner.md``.
 """
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from mmcv.cnn.bricks.transformer import FFN, MultiheadAttention
 from mmdet.models.layers import MLP
 from mmengine.model import BaseModule, ModuleList
+from mmengine.structures import InstanceData
+from scipy.optimize import linear_sum_assignment
 from torch import Tensor, nn
 
-from mmvis_pretrain.registry import MODELS
+from mmvis_pretrain.registry import MODELS, TASK_UTILS
+from ..losses.set_mask_loss import layer_loss_names
 
 OMA_RULES = ('no_object_prob', 'max_class_prob', 'argmax')
 
@@ -159,6 +162,11 @@ class TemporalRefiner(BaseModule):
         oma_rule (str): foreground/background rule, see
             :func:`oma_background`.
         oma_thr (float): its threshold (0.6 in the paper).
+        loss (dict): the set loss (``SetMaskLoss``, ``num_classes`` filled
+            in), applied to the video-level logits and the ``T``-frame
+            masks (points sampled ``T`` times as many, as DVIS).
+        match_cost (dict): the video-level matching cost
+            (``MaskMatchCost``; ``T`` times its points as well).
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -172,6 +180,8 @@ class TemporalRefiner(BaseModule):
                  oma_drop_prob: float = 0.5,
                  oma_rule: str = 'no_object_prob',
                  oma_thr: float = 0.6,
+                 loss: dict = dict(type='SetMaskLoss'),
+                 match_cost: dict = dict(type='MaskMatchCost'),
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if oma_rule not in OMA_RULES:
@@ -194,6 +204,8 @@ class TemporalRefiner(BaseModule):
         self.mask_embed = MLP(embed_dims, embed_dims, mask_dims, 3)
         self.activation_proj = nn.Linear(embed_dims, 1)
         self.class_embed = nn.Linear(embed_dims, num_classes + 1)
+        self.loss_set = MODELS.build(dict(loss, num_classes=num_classes))
+        self.match_cost = TASK_UTILS.build(match_cost)
 
     # ------------------------------------------------------------------ OMA
     def oma_key_padding_mask(
@@ -227,6 +239,33 @@ class TemporalRefiner(BaseModule):
         return drop
 
     # -------------------------------------------------------------- forward
+    def class_statistics(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+        """The softmax-over-time pooling of the class head, in a form that
+        merges across chunks of a video (:meth:`merge_class_statistics`).
+
+        Args:
+            x (Tensor): ``(B, T, Q, C)`` slot features.
+
+        Returns:
+            tuple[Tensor, Tensor]: ``logsumexp`` over ``T`` of the
+            activation logits ``(B, Q)`` and the weighted mean of the normed
+            slot features ``(B, Q, C)``.
+        """
+        normed = self.decoder_norm(x)
+        act = self.activation_proj(normed)[..., 0]  # (B, T, Q)
+        weights = act.softmax(dim=1)
+        return act.logsumexp(dim=1), (normed * weights[..., None]).sum(1)
+
+    @staticmethod
+    def merge_class_statistics(a: Tuple[Tensor, Tensor],
+                               b: Tuple[Tensor, Tensor]
+                               ) -> Tuple[Tensor, Tensor]:
+        """The statistics of two chunks as if pooled over both (exact)."""
+        lse = torch.logaddexp(a[0], b[0])
+        mean = ((a[0] - lse).exp()[..., None] * a[1] +
+                (b[0] - lse).exp()[..., None] * b[1])
+        return lse, mean
+
     def predict_heads(self, x: Tensor,
                       mask_features: Tensor) -> Tuple[Tensor, Tensor]:
         """x ``(B, T, Q, C)``, mask_features ``(B, T, Cm, H, W)`` ->
@@ -234,8 +273,7 @@ class TemporalRefiner(BaseModule):
         normed = self.decoder_norm(x)
         mask_embed = self.mask_embed(normed)  # (B, T, Q, Cm)
         masks = torch.einsum('btqc,btchw->bqthw', mask_embed, mask_features)
-        weights = self.activation_proj(normed).softmax(dim=1)  # over T
-        video_embed = (normed * weights).sum(dim=1)  # (B, Q, C)
+        _, video_embed = self.class_statistics(x)  # (B, Q, C)
         return self.class_embed(video_embed), masks
 
     def forward(
@@ -244,8 +282,8 @@ class TemporalRefiner(BaseModule):
         seg_queries: Tensor,
         mask_features: Tensor,
         seg_logits: Tensor,
-        generator: Optional[torch.Generator] = None
-    ) -> Tuple[List[Tensor], List[Tensor]]:
+        generator: Optional[torch.Generator] = None,
+        return_features: bool = False):
         """Refine the tracker's slots.
 
         Args:
@@ -258,8 +296,11 @@ class TemporalRefiner(BaseModule):
             generator (torch.Generator, optional): RNG for OMA.
 
         Returns:
-            tuple[list[Tensor], list[Tensor]]: per layer, the video-level
-            class logits ``(B, Q, K+1)`` and masks ``(B, Q, T, H, W)``.
+            tuple[list[Tensor], list[Tensor]]: per layer (in eval mode the
+            last layer only), the video-level class logits ``(B, Q, K+1)``
+            and masks ``(B, Q, T, H, W)``;
+            with ``return_features`` also the last layer's slot features
+            ``(B, T, Q, C)`` (for chunked inference).
         """
         b, t, q_seg = seg_queries.shape[:3]
         background = fg_score = None
@@ -271,13 +312,121 @@ class TemporalRefiner(BaseModule):
             fg_score = -flat_logits.float().softmax(-1)[..., -1]
         x = slots
         all_cls, all_masks = [], []
-        for layer in self.layers:
+        for j, layer in enumerate(self.layers):
             kpm = None
             if background is not None:
                 kpm = self.oma_key_padding_mask(background, fg_score,
                                                 generator)
             x = layer(x, seg_queries, kpm)
+            if not self.training and j < len(self.layers) - 1:
+                continue  # deep supervision only: eval predicts once
             cls, masks = self.predict_heads(x, mask_features)
             all_cls.append(cls)
             all_masks.append(masks)
+        if return_features:
+            return all_cls, all_masks, x
         return all_cls, all_masks
+
+    # ---------------------------------------------------------------- loss
+    @staticmethod
+    def video_targets(frames: Sequence[InstanceData]
+                      ) -> Tuple[Tensor, Tensor]:
+        """The instances of a clip as video targets.
+
+        Args:
+            frames (Sequence[InstanceData]): ``T`` frames with ``labels``,
+                ``masks`` ``(G_t, H, W)`` and ``instances_ids``.
+
+        Returns:
+            tuple[Tensor, Tensor]: labels ``(G,)`` (an id's label at its
+            first frame) and masks ``(G, T, H, W)`` (empty where the
+            instance is absent), ids in order of first appearance.
+        """
+        order, labels, index = [], [], {}
+        for gt in frames:
+            for j, inst in enumerate(gt.instances_ids.tolist()):
+                if int(inst) not in index:
+                    index[int(inst)] = len(order)
+                    order.append(int(inst))
+                    labels.append(gt.labels[j])
+        H, W = frames[0].masks.shape[-2:]
+        masks = frames[0].masks.new_zeros((len(order), len(frames), H, W))
+        for t, gt in enumerate(frames):
+            for j, inst in enumerate(gt.instances_ids.tolist()):
+                masks[index[int(inst)], t] = gt.masks[j]
+        device = frames[0].labels.device
+        labels = (torch.stack(labels) if labels else torch.zeros(
+            0, dtype=torch.long, device=device))
+        return labels.long(), masks
+
+    def match_video(self, cls: Tensor, masks: Tensor, gt_labels: Tensor,
+                    gt_masks: Tensor) -> Tuple[Tensor, Tensor]:
+        """Video-level Hungarian matching of one clip: cls ``(Q, K+1)``,
+        masks ``(Q, T, h, w)``, targets ``(G,)`` / ``(G, T, H, W)``; the
+        ``T`` frames are stacked into one ``(T*h, w)`` map as DVIS does.
+        Returns the matched (slot, target) index pairs."""
+        T = masks.shape[1]
+        cost = self.match_cost(cls, masks.flatten(1, 2), gt_labels,
+                               gt_masks.flatten(1, 2),
+                               num_points=self.match_cost.num_points * T)
+        rows, cols = linear_sum_assignment(cost.cpu().numpy())
+        return torch.as_tensor(rows), torch.as_tensor(cols)
+
+    def loss(self,
+             cls_list: Sequence[Tensor],
+             masks_list: Sequence[Tensor],
+             gts: Sequence[Sequence[InstanceData]],
+             guide: Optional[Tuple[Tensor, Tensor]] = None
+             ) -> Dict[str, Tensor]:
+        """Video-level Hungarian losses on every layer.
+
+        Args:
+            cls_list, masks_list: :meth:`forward`'s outputs.
+            gts: per clip, per frame ``labels``, ``masks`` ``(G, H, W)``,
+                ``instances_ids``.
+            guide (tuple[Tensor, Tensor], optional): ``(cls (B, Q, K+1),
+                masks (B, Q, T, h, w))`` of the frozen tracker (its
+                ``T``-mean logits and masks): guided matching for all
+                layers (DVIS, first half of training). None: each layer is
+                matched on its own predictions.
+
+        Returns:
+            dict[str, Tensor]: ``loss_cls/mask/dice`` and ``d{j}.*``.
+        """
+        targets = [self.video_targets(clip) for clip in gts]
+        num_layers = len(cls_list)
+        guided = None
+        if guide is not None:
+            guided = [
+                self.match_video(guide[0][b], guide[1][b], *targets[b])
+                for b in range(len(gts))
+            ]
+        terms = {}
+        for layer in range(num_layers):
+            cls, masks = cls_list[layer], masks_list[layer]
+            B, Q, T = masks.shape[:3]
+            labels = torch.full((B, Q), self.num_classes, dtype=torch.long,
+                                device=cls.device)
+            positive = torch.zeros((B, Q), dtype=torch.bool,
+                                   device=cls.device)
+            mask_targets = []
+            for b in range(B):
+                rows, cols = guided[b] if guided else self.match_video(
+                    cls[b].detach(), masks[b].detach(), *targets[b])
+                order = rows.argsort()
+                rows, cols = rows[order], cols[order]
+                labels[b, rows] = targets[b][0][cols]
+                positive[b, rows] = True
+                mask_targets += list(targets[b][1][cols].flatten(1, 2))
+            stacked = (torch.stack(mask_targets) if mask_targets else
+                       masks.new_zeros((0, 1, 1)))
+            terms[layer] = dict(
+                zip(('loss_cls', 'loss_mask', 'loss_dice'),
+                    self.loss_set(cls, masks.flatten(2, 3), labels, positive,
+                                  stacked,
+                                  num_points=self.loss_set.num_points * T)))
+        return {
+            key: terms[layer][name]
+            for layer, name, key in layer_loss_names(num_layers)
+        }
+

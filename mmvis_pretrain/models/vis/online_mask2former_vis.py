@@ -187,6 +187,24 @@ class OnlineMask2FormerVIS(OnlineVISMixin, VideoMask2Former):
         :meth:`start_video_if_new`)."""
         self._window.reset()
 
+    def frame_features(self, image: Tensor) -> Tuple[Tensor, ...]:
+        """Features of the newest frame of a video, the temporal neck
+        applied over the window of the last ``num_frames`` frames.
+
+        Args:
+            image (Tensor): ``(1, C, H, W)`` the pre-processed frame.
+
+        Returns:
+            tuple[Tensor]: per level ``(1, C_l, H_l, W_l)``.
+        """
+        T = self.num_frames
+        if self._window.size != T:  # num_frames changed after the build
+            self._window = FeatureWindow(T)
+        feats = self._window.push(self.backbone(image))
+        if self.with_neck:
+            feats = self.neck(feats, num_frames=T)
+        return tuple(level[-1:] for level in feats)
+
     @torch.no_grad()
     def predict_frame(self, image: Tensor, meta: dict,
                       rescale: bool = True) -> InstanceData:
@@ -203,13 +221,7 @@ class OnlineMask2FormerVIS(OnlineVISMixin, VideoMask2Former):
             ``labels``, ``scores``, ``masks`` bool, ``bboxes``; with the
             tracker's ``video_scoring='ctvis'`` also ``class_scores``).
         """
-        T = self.num_frames
-        if self._window.size != T:  # num_frames changed after the build
-            self._window = FeatureWindow(T)
-        feats = self._window.push(self.backbone(image))
-        if self.with_neck:
-            feats = self.neck(feats, num_frames=T)
-        last = tuple(level[-1:] for level in feats)
+        last = self.frame_features(image)
         frame = DetDataSample(metainfo=meta)
         cls_list, mask_list, embeds = self.panoptic_head.forward_with_embeds(
             last, [frame])
