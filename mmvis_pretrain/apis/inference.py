@@ -48,6 +48,7 @@ from mmengine.runner import load_checkpoint
 from mmengine.structures import InstanceData
 
 from ..registry import DATASETS, MODELS, SCOPE
+from ..structures import decode_rle
 from ..utils.config_check import check_constructor_keys
 
 #: Transforms replaced by ``LoadImageFromNDArray``.
@@ -368,9 +369,28 @@ def _stream(model: nn.Module, pipeline: Compose,
             frames: Iterable[np.ndarray], video_length: int, video_id: int,
             img_paths: Union[List[str], Callable[[int], Optional[str]],
                              None]) -> Iterator[Tuple[np.ndarray, VISResult]]:
-    """The generator behind :func:`inference_vis_video`."""
+    """The generator behind :func:`inference_vis_video`.
+
+    A model with ``frames_per_step > 1`` (an offline model, e.g.
+    ``DecoupledVIS`` with ``inference_mode='offline'``: its refiner chunk)
+    gets that many consecutive frames per ``test_step`` (the last piece may
+    be shorter); only those frames are buffered, and their results are
+    yielded one frame each, RLE masks decoded, after the step.
+    """
     num = 0
     scope = _config_scope(model.cfg)
+    per_step = max(int(getattr(model, 'frames_per_step', 1) or 1), 1)
+    pending = []  # (frame, packed) of the current step
+
+    def run(batch):
+        # neither grad mode nor scope is held across the yield
+        with torch.no_grad(), DefaultScope.overwrite_default_scope(scope):
+            if per_step == 1:
+                return model.test_step(pseudo_collate([batch[0][1]]))
+            return _split_frames(
+                model.test_step(pseudo_collate([_merge_frames(
+                    [packed for _, packed in batch])])))
+
     for frame_id, frame in enumerate(frames):
         if frame_id >= video_length:
             raise ValueError(f'video {video_id}: more frames than '
@@ -381,13 +401,44 @@ def _stream(model: nn.Module, pipeline: Compose,
             img_path = img_paths(frame_id)
         else:
             img_path = img_paths[frame_id]
-        packed = pack_vis_frame(pipeline, frame, frame_id, video_length,
-                                video_id, img_path=img_path)
-        # neither grad mode nor scope is held across the yield
-        with torch.no_grad(), DefaultScope.overwrite_default_scope(scope):
-            results = model.test_step(pseudo_collate([packed]))
+        pending.append((frame, pack_vis_frame(pipeline, frame, frame_id,
+                                              video_length, video_id,
+                                              img_path=img_path)))
         num += 1
-        yield frame, results[0]
+        if len(pending) == per_step or num == video_length:
+            batch, pending = pending, []
+            for (image, _), result in zip(batch, run(batch)):
+                yield image, result
+    if pending:  # fewer frames than video_length
+        for (image, _), result in zip(pending, run(pending)):
+            yield image, result
     if num < video_length:
         warnings.warn(f'video {video_id}: only {num} of video_length='
                       f'{video_length} frames were given')
+
+
+def _merge_frames(packed: Sequence[dict]) -> dict:
+    """Consecutive one-frame samples of :func:`pack_vis_frame` -> one
+    sample of ``T`` frames (inputs ``(T, C, H, W)``)."""
+    sample = TrackDataSample()
+    sample.video_data_samples = [
+        p['data_samples'].video_data_samples[0] for p in packed
+    ]
+    return dict(inputs=torch.cat([p['inputs'] for p in packed]),
+                data_samples=sample)
+
+
+def _split_frames(results: Sequence[TrackDataSample]) -> List[TrackDataSample]:
+    """One multi-frame result -> one ``TrackDataSample`` per frame, RLE
+    masks decoded to bool tensors (what a frame consumer expects)."""
+    out = []
+    for frame in results[0].video_data_samples:
+        pred = frame.get('pred_track_instances')
+        if pred is not None and isinstance(pred.get('masks'), list):
+            shape = tuple(frame.metainfo['ori_shape'][:2])
+            pred.masks = torch.from_numpy(
+                np.ascontiguousarray(decode_rle(pred.masks, shape)))
+        sample = TrackDataSample()
+        sample.video_data_samples = [frame]
+        out.append(sample)
+    return out

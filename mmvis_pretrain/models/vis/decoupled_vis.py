@@ -176,6 +176,12 @@ class DecoupledVIS(OnlineMask2FormerVIS):
             getattr(self, name).requires_grad_(False)
         self.reset_video_state()
 
+    @property
+    def frames_per_step(self) -> int:
+        """Frames per ``test_step`` for a streaming caller
+        (``inference_vis_video``): 1 online, ``chunk_size`` offline."""
+        return self.chunk_size if self.inference_mode == 'offline' else 1
+
     # ------------------------------------------------------------- checks
     def _check_dims(self) -> None:
         head = self.panoptic_head

@@ -1,0 +1,8 @@
+# DVIS++ schedule of dvis_plus_80k.py for stage 3 (the refiner), all data sets: 40k iterations, lr x 0.1 at 28k
+# (70 %); checkpoints and validation every 1/8 of the run.
+_base_ = './dvis_plus_80k.py'
+
+max_iters = 40000
+param_scheduler = dict(end=max_iters, milestones=[int(max_iters * 0.7)])
+train_cfg = dict(max_iters=max_iters, val_interval=max_iters // 8)
+default_hooks = dict(checkpoint=dict(interval=max_iters // 8))
