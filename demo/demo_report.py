@@ -66,14 +66,21 @@ def markdown_report(results: Dict) -> str:
         stmask='STMask, one-stage (no pre-training, videos only)',
         video_mvc='video + MVC-1 input masking during fine-tuning',
         image_mean_prob='image, former video-level rule (mean probabilities)',
-        video_mean_prob='video, former video-level rule (mean probabilities)')
+        video_mean_prob='video, former video-level rule (mean probabilities)',
+        dvis_tracker='image + decoupled tracker (stage 2), online',
+        dvis_online='image + tracker + refiner (stage 3), online '
+        '(segmenter + tracker)',
+        dvis_offline='image + tracker + refiner (stage 3), offline '
+        '(refined)')
     for arm in ('image', 'video', 'video_mvc', 'image_mean_prob',
-                'video_mean_prob', 'untrained', 'stmask'):
+                'video_mean_prob', 'dvis_tracker', 'dvis_online',
+                'dvis_offline', 'untrained', 'stmask'):
         fine = results['finetune'].get(arm)
         if fine is None:
             continue
-        pre = results['pretrain'].get(
-            arm.replace('_mean_prob', '').replace('_mvc', ''), {}).get('mAP')
+        pre_arm = 'image' if arm.startswith('dvis') else arm.replace(
+            '_mean_prob', '').replace('_mvc', '')
+        pre = results['pretrain'].get(pre_arm, {}).get('mAP')
         lines.append(f'| {names[arm]} | {_fmt(pre)} | ' + ' | '.join(
             _fmt(fine.get(key)) for key, _ in VIS_COLUMNS) + ' |')
     lines += [
@@ -84,7 +91,12 @@ def markdown_report(results: Dict) -> str:
         'score a track as CTVIS does (softmax of its mean class logits '
         'times its mask score, best track-class pairs per video); the '
         '"former video-level rule" rows test the same checkpoints with '
-        "`model.tracker.video_scoring='mean_prob'`.",
+        "`model.tracker.video_scoring='mean_prob'`. The decoupled rows "
+        '(DVIS++ style, docs/decoupled_vis.md) freeze the image-arm '
+        'fine-tuned model as the segmenter, train a referring tracker on '
+        'it (stage 2), then a temporal refiner with OMA (stage 3); they '
+        "score DVIS's way (every slot a track, softmax of its mean logits, "
+        'best slot-class pairs per video).',
         '',
         '![loss curves and AP](report.png)',
         '',
@@ -112,7 +124,8 @@ def plot_report(results: Dict, curves: Dict[str, Tuple[List, List]],
     ax_loss.set_yscale('log')
     ax_loss.legend(fontsize=8)
     ax_loss.set_title('training loss')
-    arms = [a for a in ('image', 'video', 'video_mvc', 'stmask', 'untrained')
+    arms = [a for a in ('image', 'video', 'video_mvc', 'dvis_tracker',
+                        'dvis_offline', 'stmask', 'untrained')
             if a in results['finetune']]
     keys = ('AP', 'AP50', 'AP75')
     width = 0.8 / max(len(arms), 1)
@@ -121,7 +134,9 @@ def plot_report(results: Dict, curves: Dict[str, Tuple[List, List]],
                   for k in keys]
         positions = [j + i * width for j in range(len(keys))]
         label = {'untrained': 'untrained', 'stmask': 'STMask',
-                 'video_mvc': 'video + MVC-1'}.get(
+                 'video_mvc': 'video + MVC-1',
+                 'dvis_tracker': 'image + DVIS tracker',
+                 'dvis_offline': 'image + DVIS refiner (offline)'}.get(
             arm, f'{arm} pre-trained')
         bars = ax_ap.bar(positions, values, width, label=label)
         ax_ap.bar_label(bars, fmt='%.2f', fontsize=7)

@@ -19,9 +19,13 @@ Steps (each prints its progress; outputs under ``--work-dir``):
    videos, beside the untrained model (and both video-level rules);
 6. STMask, the one-stage model (FCA, FCB, temporal fusion tracker), trained
    on the synthetic videos and scored with the same metric;
-7. a rendered demo video (``demo/video_demo.py``) of a held-out video with
+7. decoupled VIS (DVIS++ style): the image-arm fine-tuned model frozen as
+   the segmenter (stage 1), a referring tracker trained on it (stage 2,
+   online AP), a temporal refiner with OMA trained on both (stage 3,
+   online and offline AP);
+8. a rendered demo video (``demo/video_demo.py``) of a held-out video with
    the video pre-trained, fine-tuned model;
-8. ``report.md`` + ``report.png`` (metric table, loss curves, AP bars).
+9. ``report.md`` + ``report.png`` (metric table, loss curves, AP bars).
 """
 import argparse
 import json
@@ -52,6 +56,11 @@ FINETUNE_CONFIGS = dict(
 MVC_CONFIG = ('configs/mvc/'
               'online-mask2former-mvc1_tiny_1xb2-300it_synthetic-vis.py')
 STMASK_CONFIG = 'configs/stmask/stmask_tiny_1xb2-300it_synthetic-vis.py'
+# decoupled VIS (docs/decoupled_vis.md): stage 1 is FINETUNE_CONFIGS['image']
+DVIS_TRACKER_CONFIG = ('configs/dvis/'
+                       'dvis-tracker_tiny_1xb2-300it_synthetic-vis.py')
+DVIS_REFINER_CONFIG = ('configs/dvis/'
+                       'dvis-refiner_tiny_1xb2-300it_synthetic-vis.py')
 COCO_PREFIX = 'coco/segm_'
 VIS_PREFIX = 'vis/'
 
@@ -67,6 +76,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--finetune-iters', type=int, default=300,
         help='training iterations of each online VIS fine-tuning')
+    parser.add_argument(
+        '--dvis-iters', type=int, default=300,
+        help='training iterations of the decoupled tracker and refiner')
     return parser.parse_args(argv)
 
 
@@ -105,7 +117,7 @@ def main(argv=None):
     args = parse_args(argv)
     work_dir = osp.abspath(args.work_dir)
     os.makedirs(work_dir, exist_ok=True)
-    total = 8
+    total = 9
     timing = {}
     clock = time.time()
 
@@ -218,7 +230,30 @@ def main(argv=None):
     train_dirs['STMask'] = stmask_dir
     lap('STMask')
 
-    step(7, total, 'demo video: a held-out synthetic video tracked by the '
+    step(7, total, 'decoupled VIS: tracker (stage 2) and refiner with OMA '
+         f'(stage 3) on the frozen image-arm segmenter ({args.dvis_iters} '
+         'iters each), online and offline AP')
+    dvis_dir = osp.join(work_dir, 'dvis_tracker')
+    finetune['dvis_tracker'] = train_and_test(
+        DVIS_TRACKER_CONFIG, dvis_dir, args.dvis_iters,
+        vis_opts + [f'load_from={finetune["image"]["checkpoint"]}'],
+        VIS_PREFIX)
+    train_dirs['DVIS tracker (stage 2)'] = dvis_dir
+    dvis_dir = osp.join(work_dir, 'dvis_refiner')
+    finetune['dvis_offline'] = train_and_test(
+        DVIS_REFINER_CONFIG, dvis_dir, args.dvis_iters,
+        vis_opts + [f'load_from={finetune["dvis_tracker"]["checkpoint"]}'],
+        VIS_PREFIX)
+    train_dirs['DVIS refiner (stage 3)'] = dvis_dir
+    print('--- the stage-3 checkpoint online (segmenter + tracker)',
+          flush=True)
+    finetune['dvis_online'] = dict(metrics=test_checkpoint(
+        DVIS_REFINER_CONFIG, finetune['dvis_offline']['checkpoint'],
+        osp.join(dvis_dir, 'test_online'),
+        vis_opts + ['model.inference_mode=online'], VIS_PREFIX))
+    lap('decoupled VIS')
+
+    step(8, total, 'demo video: a held-out synthetic video tracked by the '
          'video pre-trained, fine-tuned model')
     video_dir = first_video_dir(osp.join(ytvis, 'valid', 'JPEGImages'))
     demo_mp4 = osp.join(work_dir, 'demo_video.mp4')
@@ -228,7 +263,7 @@ def main(argv=None):
          '--fps', 6])
     lap('demo video')
 
-    step(8, total, 'report')
+    step(9, total, 'report')
     results = dict(
         pretrain={arm: _strip(r['metrics'], COCO_PREFIX)
                   for arm, r in pretrain.items()},

@@ -409,6 +409,20 @@ def current_rss_mb() -> Optional[float]:
     return None
 
 
+def reset_peak_rss() -> bool:
+    """Reset the process's peak RSS to its current RSS (Linux >= 4.0:
+    ``echo 5 > /proc/self/clear_refs``, which resets ``VmHWM`` and
+    ``ru_maxrss``), so a later peak is the peak since this call and not
+    that of the imports or the model build. Returns whether it worked."""
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+    except OSError:
+        return False
+    now = current_rss_mb()
+    return now is not None and max_rss_mb() <= now + 1.0
+
+
 def _memory_now(device: str) -> Dict[str, Optional[float]]:
     if device == 'cuda':
         return dict(peak_mb=torch.cuda.max_memory_allocated() / 2**20,
@@ -423,14 +437,18 @@ def memory_run(model: nn.Module, mode: str, length: int,
 
     Meant for a fresh process (CPU: the peak RSS of a process only grows).
     A 1-frame video is predicted first (warm-up); the baseline is taken
-    then. The video's pieces (:func:`video_pieces`) are drawn on the fly
+    then, after resetting the peak (CPU: :func:`reset_peak_rss`; without
+    it the peak of the imports and the build, often above the steady
+    state, would hide any growth; CUDA: ``reset_peak_memory_stats``). The
+    video's pieces (:func:`video_pieces`) are drawn on the fly
     and each returned sample is counted, then dropped (a streaming
     consumer), so neither inputs nor outputs accumulate here.
 
     Returns:
         dict: ``baseline`` and ``end`` (``peak_mb`` -- CPU:
         ``ru_maxrss``; CUDA: ``max_memory_allocated`` -- and
-        ``current_mb``), ``growth_mb`` (peak at the end - peak at the
+        ``current_mb``), ``peak_reset`` (whether the peak could be reset
+        at the baseline), ``growth_mb`` (peak at the end - peak at the
         baseline), ``live_tensors`` and ``video_state`` (model-held
         tensors, :func:`video_state_bytes`) at both points, ``fps``,
         ``frames`` and ``masks`` output.
@@ -447,6 +465,9 @@ def memory_run(model: nn.Module, mode: str, length: int,
     if device == 'cuda':
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
+        peak_reset = True
+    else:
+        peak_reset = reset_peak_rss()
     baseline = dict(_memory_now(device), live_tensors=live_tensors(),
                     video_state=video_state_bytes(model))
     frames = masks = 0
@@ -466,8 +487,9 @@ def memory_run(model: nn.Module, mode: str, length: int,
                video_state=state)
     return dict(mode=mode, length=length, size=list(shape),
                 chunk_size=int(chunk_size) if mode == 'offline' else None,
-                device=device, frames=frames, masks=masks,
-                fps=frames / seconds, baseline=baseline, end=end,
+                device=device, peak_reset=peak_reset, frames=frames,
+                masks=masks, fps=frames / seconds, baseline=baseline,
+                end=end,
                 growth_mb=end['peak_mb'] - baseline['peak_mb'])
 
 
@@ -504,5 +526,6 @@ __all__ = [
     'build_decoupled_model', 'model_params', 'video_sample', 'random_frames',
     'video_pieces', 'predict_piece', 'count_output', 'CallTimer',
     'component_timers', 'time_video_mode', 'video_state_bytes',
-    'live_tensors', 'current_rss_mb', 'memory_run', 'memory_ratios'
+    'live_tensors', 'current_rss_mb', 'reset_peak_rss', 'memory_run',
+    'memory_ratios'
 ]

@@ -40,8 +40,11 @@ Three parts (each can be skipped):
   streams a synthetic random video of that length, online frame by frame
   and offline in pieces of ``--memory-chunk-size`` frames, drawn on the
   fly; each returned sample is counted and dropped (a streaming consumer).
-  Reported: the peak RSS (``ru_maxrss``; CUDA: ``max_memory_allocated``)
-  at the baseline and at the end, its growth, the RSS at the end, the
+  The process's peak is reset at the baseline (Linux ``/proc/self/
+  clear_refs``; ``peak_reset`` says whether it worked), so the imports'
+  and the build's peak does not hide the run's. Reported: the peak RSS
+  (``ru_maxrss``; CUDA: ``max_memory_allocated``) at the baseline and at
+  the end, its growth, the RSS at the end, the
   live torch tensors and the tensors the model holds between calls
   (``video_state``: tracker state, feature window, score accumulators) at
   both points. The ratio longest / shortest of the growth above the

@@ -1,5 +1,5 @@
-# DVIS++ schedule of dvis_plus_80k.py for stage 2 (the tracker) on OVIS: 160k iterations, lr x 0.1 at 112k
-# (70 %); checkpoints and validation every 1/8 of the run.
+# The DVIS++ schedule of dvis_plus_80k.py at 160k iterations, lr x 0.1 at
+# 112k (70 %): stage 2 (the referring tracker) on OVIS.
 _base_ = './dvis_plus_80k.py'
 
 max_iters = 160000

@@ -1,5 +1,5 @@
-# DVIS++ schedule of dvis_plus_80k.py for stage 3 (the refiner), all data sets: 40k iterations, lr x 0.1 at 28k
-# (70 %); checkpoints and validation every 1/8 of the run.
+# The DVIS++ schedule of dvis_plus_80k.py at 40k iterations, lr x 0.1 at
+# 28k (70 %): stage 3 (the temporal refiner) on every data set.
 _base_ = './dvis_plus_80k.py'
 
 max_iters = 40000

@@ -2,9 +2,10 @@
 # per iteration (8 GPUs x 1 clip), 80k iterations (stage 2 on YouTube-VIS),
 # lr x 0.1 once, at 70 % (56k). The optimizer (AdamW lr 1e-4, weight decay
 # 0.05, backbone lr x 0.1, gradient clipping 0.01 over the whole model,
-# mixed precision) is in the model base. DVIS++'s 10 warm-up iterations
-# have warm-up factor 1.0 (Mask2Former's video recipe), i.e. none: no
-# warm-up scheduler. Checkpoints and validation every 1/8 of the run.
+# mixed precision) is in the model base. The 10 warm-up iterations of
+# Mask2Former's video recipe (which DVIS / DVIS++ inherit) have warm-up
+# factor 1.0, i.e. none: no warm-up scheduler here. Checkpoints and
+# validation every 1/8 of the run (as online_vis_16k.py).
 # dvis_plus_160k.py (stage 2 on OVIS) and dvis_plus_40k.py (stage 3)
 # change the length.
 _base_ = '../default_runtime.py'
