@@ -49,6 +49,7 @@ from torch import Tensor, nn
 
 from mmvis_pretrain.registry import MODELS, TASK_UTILS
 from ..losses.set_mask_loss import layer_loss_names
+from ..trackers.base_vis_tracker import BaseVISTracker
 
 VARIANTS = ('dvis++', 'dvis')
 NOISE_MODES = ('wa', 'rs')
@@ -101,8 +102,12 @@ def gather_slots(x: Tensor, index: Tensor) -> Tensor:
 
 
 @MODELS.register_module()
-class ReferringTracker(BaseModule):
+class ReferringTracker(BaseModule, BaseVISTracker):
     """DVIS / DVIS++ referring tracker.
+
+    A learned module (trained in stage 2) and the package's online tracker
+    interface (:class:`BaseVISTracker`: :meth:`reset`, :meth:`track`,
+    :attr:`track_ids` = the ``Q`` slots, per-track payloads).
 
     Args:
         num_classes (int): ``K`` (logits have ``K + 1`` entries).
@@ -149,7 +154,8 @@ class ReferringTracker(BaseModule):
                      loss_weight=2.0,
                      aux_loss_weight=0.),
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
+        BaseModule.__init__(self, init_cfg=init_cfg)
+        BaseVISTracker.__init__(self)
         if variant not in VARIANTS:
             raise ValueError(f'variant must be one of {VARIANTS}, got '
                              f'{variant!r}')
@@ -360,7 +366,8 @@ class ReferringTracker(BaseModule):
 
     # ----------------------------------------------------- online tracking
     def reset(self) -> None:
-        """Forget the video (online state)."""
+        """Forget the video (online state, payloads)."""
+        BaseVISTracker.reset(self)
         self._prev_out: Optional[Tensor] = None
         self._prev_align: Optional[Tensor] = None
 

@@ -1,7 +1,7 @@
 """The online-VIS core shared by the package's online models.
 
 A model of the package's online VIS protocol (``OnlineMask2FormerVIS``,
-``STMask``, ``STC``, and the next one) inherits :class:`OnlineVISMixin`
+``DecoupledVIS``, ``STMask``, ``STC``) inherits :class:`OnlineVISMixin`
 next to its mmdet base class and writes only what is its own:
 :meth:`~OnlineVISMixin.predict_frame` (one frame in, the frame's
 ``pred_track_instances`` out) and, if it keeps state across frames besides

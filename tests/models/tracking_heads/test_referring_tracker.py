@@ -123,8 +123,12 @@ def test_clip_forward_shapes_and_online_equivalence():
         assert torch.allclose(step['masks'], out['masks'][-1][:, t],
                               atol=1e-5)
     assert tracker.track_ids == list(range(Q))
+    from mmvis_pretrain.models.trackers import BaseVISTracker
+    assert isinstance(tracker, BaseVISTracker)
+    tracker.set_payloads([2], ['x'])
+    assert tracker.payload(2) == 'x'
     tracker.reset()
-    assert tracker.track_ids == []
+    assert tracker.track_ids == [] and tracker.payloads == {}
 
 
 def test_dvis_variant_has_no_reference_projection():
