@@ -318,3 +318,21 @@ def test_tiny_stage_trains_with_decreasing_loss(stage, tracker_cfg,
         values.append(float(loss))
     assert all(np.isfinite(values))
     assert values[-1] < 0.8 * values[0], values
+
+
+def test_dvis_variant_reads_the_normed_queries(tracker_cfg, synthetic_root):
+    """The original DVIS variant: 32-d normed queries (no re-id half), no
+    reference projection, no denoising, no re-id loss."""
+    tracker = dict(tracker_cfg.model.tracker, embed_dims=32, variant='dvis',
+                   noise_ratio=0., loss_reid=None)
+    model = _build(tracker_cfg, tracker=tracker)
+    data = _train_batch(tracker_cfg, synthetic_root, model)
+    params = [p for p in model.parameters() if p.requires_grad]
+    losses, value = _step(model, data, params)
+    assert 'loss_reid' not in losses and np.isfinite(value)
+    model.eval()
+    dataset = _val_dataset(tracker_cfg, synthetic_root)
+    with torch.no_grad():
+        out = model.test_step(pseudo_collate([dataset[(0, 0)]]))
+    pred = out[0].video_data_samples[0].pred_track_instances
+    assert pred.class_scores.shape == (10, 6)
