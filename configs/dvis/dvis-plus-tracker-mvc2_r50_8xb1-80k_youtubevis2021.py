@@ -5,11 +5,8 @@
 # all its frames (32-px patches dropped with probability 0.7, paper
 # tab. 5), so the frozen segmenter hands the tracker degraded queries; the
 # supervision is the full ground truth.
-# Starts from (load_from) stage 1 with MVC-1: the segmenter of
-#   configs/online_vis/online-mask2former_r50_8xb2-16k_youtubevis2021.py
-#   trained with MVC-1 (the MVCMaskingHook of configs/mvc, mode='frame';
-#   configs/mvc has no YouTube-VIS 2021 file: the path below assumes one
-#   named online-mask2former-mvc1_r50_8xb2-16k_youtubevis2021.py).
+# Starts from (load_from) stage 1 with MVC-1, the segmenter of
+#   configs/mvc/online-mask2former-mvc1_r50_8xb2-16k_youtubevis2021.py
 # Writes work_dirs/dvis-plus-tracker-mvc2_r50_8xb1-80k_youtubevis2021/
 #   iter_80000.pth, the start of stage 3
 #   (dvis-plus-refiner-oma_r50_8xb1-40k_youtubevis2021.py).
