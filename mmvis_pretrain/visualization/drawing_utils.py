@@ -109,7 +109,8 @@ def masks_to_array(masks: Any, height: int, width: int) -> np.ndarray:
     """Convert instance masks into a boolean ``(N, height, width)`` array.
 
     Args:
-        masks: ``BitmapMasks``, ``PolygonMasks``, a tensor or an array.
+        masks: ``BitmapMasks``, ``PolygonMasks``, a tensor, an array or a
+            list of COCO RLE dicts (e.g. an offline model's predictions).
         height (int): Height of the image the masks belong to.
         width (int): Width of the image the masks belong to.
 
@@ -119,6 +120,10 @@ def masks_to_array(masks: Any, height: int, width: int) -> np.ndarray:
     """
     if isinstance(masks, (BitmapMasks, PolygonMasks)):
         masks = masks.to_ndarray()
+    elif isinstance(masks, (list, tuple)) and (not masks or isinstance(
+            masks[0], dict)):
+        from ..structures import decode_rle
+        masks = decode_rle(masks, (height, width))
     masks = to_numpy(masks)
     if masks.ndim == 2:
         masks = masks[None]

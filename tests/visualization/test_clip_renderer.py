@@ -260,3 +260,17 @@ def test_clip_boxes_keeps_coordinates_below_the_size():
     clip_boxes(boxes, H, W)
     np.testing.assert_array_equal(
         boxes, [[0, 0, W - 1, H - 1], [10, 5, 30, 20]])
+
+
+def test_masks_to_array_decodes_rle_lists():
+    """An offline model's predictions carry RLE masks (DecoupledVIS):
+    the renderer decodes them instead of failing inside numpy."""
+    import numpy as np
+    from mmvis_pretrain.structures import encode_rle
+    from mmvis_pretrain.visualization.drawing_utils import masks_to_array
+    masks = np.zeros((2, 6, 8), dtype=bool)
+    masks[0, 1:3, 2:5] = True
+    masks[1, 4:, :2] = True
+    out = masks_to_array(encode_rle(masks), 6, 8)
+    assert out.dtype == bool and np.array_equal(out, masks)
+    assert masks_to_array([], 6, 8).shape == (0, 6, 8)
