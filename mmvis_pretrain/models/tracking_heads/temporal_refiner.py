@@ -30,7 +30,7 @@ keys (the key with the lowest no-object probability is re-admitted), so no
 attention row becomes all ``-inf`` (NaN). Nothing is dropped in eval mode.
 See ``docs/temporal_refiner.md``.
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F

@@ -42,13 +42,12 @@ See ``docs/decoupled_vis.md``.
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
-import torch.nn.functional as F
 from mmdet.structures import DetDataSample, TrackDataSample
 from mmdet.structures.mask import mask2bbox
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.logging import MessageHub
 from mmengine.structures import InstanceData
-from torch import Tensor, nn
+from torch import Tensor
 
 from mmvis_pretrain.registry import MODELS
 from mmvis_pretrain.structures import encode_rle, resize_masks_to_original
