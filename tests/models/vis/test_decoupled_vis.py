@@ -298,10 +298,10 @@ def test_vis_metric_scores_both_modes(mode, refiner_cfg, synthetic_root):
 
 
 # ------------------------------------------------------------- training
-@pytest.mark.parametrize('stage', [2, 3])
+@pytest.mark.parametrize('stage', [1, 2, 3])
 def test_tiny_stage_trains_with_decreasing_loss(stage, tracker_cfg,
                                                 refiner_cfg, synthetic_root):
-    cfg = tracker_cfg if stage == 2 else refiner_cfg
+    cfg = {1: _cfg(SEGMENTER), 2: tracker_cfg, 3: refiner_cfg}[stage]
     model = _build(cfg)
     data = _train_batch(cfg, synthetic_root, model)
     params = [p for p in model.parameters() if p.requires_grad]
