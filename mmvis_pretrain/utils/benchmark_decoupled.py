@@ -387,7 +387,9 @@ def live_tensors() -> Dict[str, float]:
     count, seen, nbytes = 0, set(), 0
     objects = gc.get_objects()
     for obj in objects:
-        if isinstance(obj, Tensor):
+        # type(), not isinstance(): the latter reads ``__class__``, which
+        # warns on some deprecated torch objects
+        if issubclass(type(obj), Tensor):
             count += 1
             storage = obj.untyped_storage()
             key = (storage.data_ptr(), obj.device.type)
@@ -397,56 +399,76 @@ def live_tensors() -> Dict[str, float]:
     return dict(count=count, mb=nbytes / 2**20, gc_objects=len(objects))
 
 
-def current_rss_mb() -> Optional[float]:
-    """Resident set size now (``VmRSS``, Linux), MiB; None elsewhere."""
+def _proc_status_mb(key: str) -> Optional[float]:
+    """A ``kB`` field of ``/proc/self/status`` in MiB; None without it."""
     try:
         with open('/proc/self/status') as f:
             for line in f:
-                if line.startswith('VmRSS:'):
+                if line.startswith(key + ':'):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
     return None
 
 
+def current_rss_mb() -> Optional[float]:
+    """Resident set size now (``VmRSS``, Linux), MiB; None elsewhere."""
+    return _proc_status_mb('VmRSS')
+
+
+def peak_rss_mb() -> float:
+    """Peak resident set size of this process, MiB: ``VmHWM`` (Linux),
+    else :func:`~.benchmark_memory.max_rss_mb` (``ru_maxrss``).
+
+    ``VmHWM`` first: ``ru_maxrss`` of a child process also holds the RSS
+    of the parent that started it (the kernel carries the old address
+    space's peak over ``exec``), and ``/proc/self/clear_refs`` does not
+    reset that part, so a large parent (the tool after its R50 part) would
+    hide the child's figures."""
+    peak = _proc_status_mb('VmHWM')
+    return max_rss_mb() if peak is None else peak
+
+
 def reset_peak_rss() -> bool:
-    """Reset the process's peak RSS to its current RSS (Linux >= 4.0:
-    ``echo 5 > /proc/self/clear_refs``, which resets ``VmHWM`` and
-    ``ru_maxrss``), so a later peak is the peak since this call and not
-    that of the imports or the model build. Returns whether it worked."""
+    """Reset the process's peak RSS (``VmHWM``) to its current RSS (Linux
+    >= 4.0: ``echo 5 > /proc/self/clear_refs``), so a later
+    :func:`peak_rss_mb` is the peak since this call and not that of the
+    imports or the model build. Returns whether it worked."""
     try:
         with open('/proc/self/clear_refs', 'w') as f:
             f.write('5')
     except OSError:
         return False
-    now = current_rss_mb()
-    return now is not None and max_rss_mb() <= now + 1.0
+    now, peak = current_rss_mb(), _proc_status_mb('VmHWM')
+    return now is not None and peak is not None and peak <= now + 1.0
 
 
 def _memory_now(device: str) -> Dict[str, Optional[float]]:
     if device == 'cuda':
         return dict(peak_mb=torch.cuda.max_memory_allocated() / 2**20,
                     current_mb=torch.cuda.memory_allocated() / 2**20)
-    return dict(peak_mb=max_rss_mb(), current_mb=current_rss_mb())
+    return dict(peak_mb=peak_rss_mb(), current_mb=current_rss_mb())
 
 
 def memory_run(model: nn.Module, mode: str, length: int,
                shape: Sequence[int], chunk_size: int, seed: int = 0,
-               device: str = 'cpu') -> Dict[str, Any]:
+               device: str = 'cpu', reset_peak: bool = True
+               ) -> Dict[str, Any]:
     """Stream one synthetic video through ``mode`` and measure memory.
 
     Meant for a fresh process (CPU: the peak RSS of a process only grows).
     A 1-frame video is predicted first (warm-up); the baseline is taken
     then, after resetting the peak (CPU: :func:`reset_peak_rss`; without
     it the peak of the imports and the build, often above the steady
-    state, would hide any growth; CUDA: ``reset_peak_memory_stats``). The
+    state, would hide any growth; CUDA: ``reset_peak_memory_stats``;
+    ``reset_peak=False`` leaves a CPU peak as it is). The
     video's pieces (:func:`video_pieces`) are drawn on the fly
     and each returned sample is counted, then dropped (a streaming
     consumer), so neither inputs nor outputs accumulate here.
 
     Returns:
         dict: ``baseline`` and ``end`` (``peak_mb`` -- CPU:
-        ``ru_maxrss``; CUDA: ``max_memory_allocated`` -- and
+        :func:`peak_rss_mb`; CUDA: ``max_memory_allocated`` -- and
         ``current_mb``), ``peak_reset`` (whether the peak could be reset
         at the baseline), ``growth_mb`` (peak at the end - peak at the
         baseline), ``live_tensors`` and ``video_state`` (model-held
@@ -461,15 +483,18 @@ def memory_run(model: nn.Module, mode: str, length: int,
                                                    device),
                         video_sample(1, 0, 1, shape, 'warmup'))
     del out
+    # the census first: its list of every gc object (MBs) must not count
+    # as the run's memory
+    census = dict(live_tensors=live_tensors(),
+                  video_state=video_state_bytes(model))
     gc.collect()
     if device == 'cuda':
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         peak_reset = True
     else:
-        peak_reset = reset_peak_rss()
-    baseline = dict(_memory_now(device), live_tensors=live_tensors(),
-                    video_state=video_state_bytes(model))
+        peak_reset = reset_peak and reset_peak_rss()
+    baseline = dict(_memory_now(device), **census)
     frames = masks = 0
     start = time.perf_counter()
     for s, n in video_pieces(mode, length, chunk_size):
@@ -481,10 +506,10 @@ def memory_run(model: nn.Module, mode: str, length: int,
         del out, x
     sync_device(device)
     seconds = time.perf_counter() - start
-    state = video_state_bytes(model)  # before collecting: what is held
+    end = _memory_now(device)  # before the census (see above)
+    end['video_state'] = video_state_bytes(model)
     gc.collect()
-    end = dict(_memory_now(device), live_tensors=live_tensors(),
-               video_state=state)
+    end['live_tensors'] = live_tensors()
     return dict(mode=mode, length=length, size=list(shape),
                 chunk_size=int(chunk_size) if mode == 'offline' else None,
                 device=device, peak_reset=peak_reset, frames=frames,
@@ -526,6 +551,7 @@ __all__ = [
     'build_decoupled_model', 'model_params', 'video_sample', 'random_frames',
     'video_pieces', 'predict_piece', 'count_output', 'CallTimer',
     'component_timers', 'time_video_mode', 'video_state_bytes',
-    'live_tensors', 'current_rss_mb', 'reset_peak_rss', 'memory_run',
+    'live_tensors', 'current_rss_mb', 'peak_rss_mb', 'reset_peak_rss',
+    'memory_run',
     'memory_ratios'
 ]

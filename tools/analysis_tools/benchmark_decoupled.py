@@ -43,13 +43,18 @@ Three parts (each can be skipped):
   The process's peak is reset at the baseline (Linux ``/proc/self/
   clear_refs``; ``peak_reset`` says whether it worked), so the imports'
   and the build's peak does not hide the run's. Reported: the peak RSS
-  (``ru_maxrss``; CUDA: ``max_memory_allocated``) at the baseline and at
+  (``VmHWM``, not ``ru_maxrss``, which in a child process includes the
+  parent's RSS; CUDA: ``max_memory_allocated``) at the baseline and at
   the end, its growth, the RSS at the end, the
   live torch tensors and the tensors the model holds between calls
   (``video_state``: tracker state, feature window, score accumulators) at
   both points. The ratio longest / shortest of the growth above the
   baseline is compared with the targets (online 1.1, offline 1.3); the
   ratio of the whole-process peaks is given too.
+
+Known limits: ``--amp`` fails on CPU (``ReferringTracker.align`` turns a
+bf16 autocast cost matrix into numpy); the ``--device cuda`` paths have
+not been run yet. Results: docs/benchmarks.md, "Decoupled VIS".
 
 The helpers are in ``mmvis_pretrain/utils/benchmark_decoupled.py``.
 """
@@ -61,7 +66,7 @@ import os.path as osp
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 import cv2
 import torch
@@ -72,9 +77,8 @@ from mmvis_pretrain.utils.benchmark_args import (add_common_arguments,
 from mmvis_pretrain.utils.benchmark_decoupled import (
     STAGE_SIZES, build_decoupled_model, memory_ratios, memory_run,
     model_params, r50_decoupled_cfg, random_frames, stage_params,
-    time_video_mode)
-from mmvis_pretrain.utils.benchmark_memory import (CUDA_MEMORY_KIND,
-                                                   RSS_MEMORY_KIND)
+    time_video_mode, video_state_bytes)
+from mmvis_pretrain.utils.benchmark_memory import CUDA_MEMORY_KIND
 from mmvis_pretrain.utils.benchmark_report import ascii_table, write_report
 from mmvis_pretrain.utils.split_dataset import load_config
 
@@ -208,7 +212,9 @@ def benchmark_fps(args: argparse.Namespace) -> Dict[str, Any]:
         threads=torch.get_num_threads(),
         iters=args.iters,
         warmup=args.warmup,
-        modes=modes)
+        modes=modes,
+        # what the model holds between frames after the last video
+        video_state=video_state_bytes(model))
 
 
 # ----------------------------------------------------------------- memory
@@ -249,7 +255,8 @@ def benchmark_memory(args: argparse.Namespace) -> Dict[str, Any]:
     return dict(
         config=str(args.memory_config),
         kind=CUDA_MEMORY_KIND if args.device == 'cuda' else
-        RSS_MEMORY_KIND + ' (one fresh process per run)',
+        'VmHWM of /proc/self/status (peak RSS), reset at the baseline by '
+        '/proc/self/clear_refs; one fresh process per run',
         size=list(args.memory_size),
         chunk_size=args.memory_chunk_size,
         runs=runs,

@@ -209,10 +209,13 @@ class ReferringTracker(BaseModule, BaseVISTracker):
             Tensor: ``(B, Q)`` long: slot ``k`` takes query
             ``index[b, k]``.
         """
-        sim = torch.einsum('bqe,bke->bqk', F.normalize(prev_embeds.float(),
-                                                       dim=-1),
-                           F.normalize(embeds.float(), dim=-1))
-        cost = (1 - sim).detach().cpu().numpy()
+        # in float32 whatever the autocast context (scipy needs it, and a
+        # half-precision cosine would blur close candidates)
+        with torch.autocast(device_type=embeds.device.type, enabled=False):
+            sim = torch.einsum('bqe,bke->bqk',
+                               F.normalize(prev_embeds.float(), dim=-1),
+                               F.normalize(embeds.float(), dim=-1))
+        cost = (1 - sim).detach().float().cpu().numpy()
         index = torch.empty(embeds.shape[:2], dtype=torch.long)
         for b in range(len(cost)):
             rows, cols = linear_sum_assignment(cost[b])

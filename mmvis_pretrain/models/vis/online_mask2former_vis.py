@@ -197,12 +197,13 @@ class OnlineMask2FormerVIS(OnlineVISMixin, VideoMask2Former):
         Returns:
             tuple[Tensor]: per level ``(1, C_l, H_l, W_l)``.
         """
+        if not self.with_neck:  # no temporal mixing: no window to keep
+            return tuple(self.backbone(image))
         T = self.num_frames
         if self._window.size != T:  # num_frames changed after the build
             self._window = FeatureWindow(T)
-        feats = self._window.push(self.backbone(image))
-        if self.with_neck:
-            feats = self.neck(feats, num_frames=T)
+        feats = self.neck(self._window.push(self.backbone(image)),
+                          num_frames=T)
         return tuple(level[-1:] for level in feats)
 
     @torch.no_grad()

@@ -187,3 +187,13 @@ def test_loss_terms_and_gradients():
     guide = (out['cls'][-1].detach(), out['masks'][-1].detach())
     guided = tracker.loss(out, gts, guide)
     assert torch.isfinite(sum(guided.values()))
+
+
+def test_alignment_under_bf16_autocast():
+    """Mixed precision: the cost matrix stays float32 (scipy cannot read
+    bf16, and the matching must equal the fp32 one)."""
+    torch.manual_seed(0)
+    prev, cur = torch.randn(2, Q, C), torch.randn(2, Q, C)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        index = ReferringTracker.align(prev, cur)
+    assert torch.equal(index, ReferringTracker.align(prev, cur))

@@ -336,3 +336,19 @@ def test_dvis_variant_reads_the_normed_queries(tracker_cfg, synthetic_root):
         out = model.test_step(pseudo_collate([dataset[(0, 0)]]))
     pred = out[0].video_data_samples[0].pred_track_instances
     assert pred.class_scores.shape == (10, 6)
+
+
+@pytest.mark.parametrize('stage', [2, 3])
+def test_training_step_under_bf16_autocast(stage, tracker_cfg, refiner_cfg,
+                                           synthetic_root):
+    """The R50 configs train with AMP: matching and losses must survive
+    half precision (scipy needs float32 costs)."""
+    cfg = tracker_cfg if stage == 2 else refiner_cfg
+    model = _build(cfg)
+    data = _train_batch(cfg, synthetic_root, model)
+    model.train()
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model(**copy.deepcopy(data), mode='loss')
+    total = _total(losses)
+    assert torch.isfinite(total.float())
+    total.backward()
