@@ -32,11 +32,16 @@ Which frame pairs ``(t -> t')`` supply anchors (``t``) and keys (``t'``):
 The loss is not symmetric in ``(t, t')`` (the anchor's own frame supplies no
 keys), so the reverse direction is a different term, not a repetition.
 
+An optional ``anchor_mask (N, T, Q)`` restricts which queries may be anchors
+(their keys are unchanged): DVIS++'s loss on the tracker's references takes
+as anchors only the slots matched to a ground truth in frames ``t >= 1``,
+with every slot of the neighbouring frames as keys (the same slot positive).
+
 Both terms are averaged over every anchor of every used frame pair of every
 clip (one common mean, as CTVIS divides by its number of contrastive items),
 then multiplied by ``loss_weight`` / ``aux_loss_weight`` (CTVIS: 2 and 3).
 """
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -120,13 +125,17 @@ class ContrastiveTrackLoss(nn.Module):
                 f'loss_weight={self.loss_weight}, '
                 f'aux_loss_weight={self.aux_loss_weight}')
 
-    def forward(self, embeds: Tensor,
-                instance_ids: Tensor) -> Dict[str, Tensor]:
+    def forward(self,
+                embeds: Tensor,
+                instance_ids: Tensor,
+                anchor_mask: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """Compute the weighted contrastive and auxiliary losses.
 
         Args:
             embeds (Tensor): ``(N, T, Q, C)`` query embeddings.
             instance_ids (Tensor): ``(N, T, Q)`` matched GT ids, -1 = none.
+            anchor_mask (Tensor, optional): ``(N, T, Q)`` bool, the queries
+                allowed as anchors (default: every query with an id).
 
         Returns:
             dict[str, Tensor]: ``loss_track`` (``loss_weight`` times the mean
@@ -142,15 +151,25 @@ class ContrastiveTrackLoss(nn.Module):
             raise ValueError(
                 'ContrastiveTrackLoss: instance_ids must be (N, T, Q) = '
                 f'{tuple(embeds.shape[:3])}, got {tuple(instance_ids.shape)}')
+        if anchor_mask is not None and \
+                tuple(anchor_mask.shape) != tuple(embeds.shape[:3]):
+            raise ValueError(
+                'ContrastiveTrackLoss: anchor_mask must be (N, T, Q) = '
+                f'{tuple(embeds.shape[:3])}, got {tuple(anchor_mask.shape)}')
         device_type = embeds.device.type
         with torch.autocast(device_type=device_type, enabled=False):
-            loss, aux = self._losses(embeds.float(),
-                                     instance_ids.to(embeds.device).long())
+            loss, aux = self._losses(
+                embeds.float(),
+                instance_ids.to(embeds.device).long(),
+                None if anchor_mask is None else anchor_mask.to(
+                    embeds.device).bool())
         return dict(
             loss_track=loss * self.loss_weight,
             loss_track_aux=aux * self.aux_loss_weight)
 
-    def _losses(self, embeds: Tensor, ids: Tensor) -> Tuple[Tensor, Tensor]:
+    def _losses(self, embeds: Tensor, ids: Tensor,
+                anchor_mask: Optional[Tensor] = None
+                ) -> Tuple[Tensor, Tensor]:
         """Unweighted mean ``L`` and ``L_aux`` (float32 ``embeds``)."""
         zero = embeds.sum() * 0.
         pairs = frame_pair_indices(embeds.shape[1], self.frame_pairs,
@@ -165,6 +184,8 @@ class ContrastiveTrackLoss(nn.Module):
         # positive[n, p, i, j]: query j of the key frame has anchor i's id.
         positive = ((anchor_ids[..., :, None] == key_ids[..., None, :])
                     & (anchor_ids[..., :, None] >= 0))  # (N, P, Q, Q)
+        if anchor_mask is not None:
+            positive = positive & anchor_mask[:, src][..., None]
         is_anchor = positive.any(-1)  # (N, P, Q)
         num_anchors = int(is_anchor.sum())
         if num_anchors == 0:

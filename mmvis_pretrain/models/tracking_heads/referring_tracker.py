@@ -129,9 +129,12 @@ class ReferringTracker(BaseModule, BaseVISTracker):
             filled in).
         matcher (dict): the clip matcher (``FirstAppearanceMatcher``).
         loss_reid (dict, optional): contrastive loss on the references,
-            called as ``loss_reid(refs (N, T, Q, C), slot ids (N, T, Q))``;
-            default DVIS++'s (adjacent frames, both directions, weight 2,
-            the cosine term off as DVIS++ drops it). None: no re-id loss.
+            called as ``loss_reid(refs (N, T, Q, C), slot ids (N, T, Q),
+            anchor_mask=...)``; default DVIS++'s: anchors = the slots matched
+            to a ground truth present in frame ``t >= 1``, keys = all slots
+            of frames ``t - 1`` and ``t + 1`` (adjacent pairs, both
+            directions), weight 2, the cosine term off as DVIS++ drops it.
+            None: no re-id loss.
         init_cfg (dict, optional): mmengine init config.
     """
 
@@ -469,7 +472,7 @@ class ReferringTracker(BaseModule, BaseVISTracker):
         num_layers = len(out['cls'])
         B, T, Q = out['cls'][0].shape[:3]
         guided = self.match(*guide, gts) if guide is not None else None
-        losses, layer_terms = {}, {}
+        losses, layer_terms, last_positive = {}, {}, None
         for layer in range(num_layers):
             cls, masks = out['cls'][layer], out['masks'][layer]
             assignment = guided or self.match(cls.detach(), masks.detach(),
@@ -482,6 +485,7 @@ class ReferringTracker(BaseModule, BaseVISTracker):
                 targets += tgt
             mask_targets = (torch.stack(targets) if targets else
                             masks.new_zeros((0, 1, 1)))
+            last_positive = torch.stack(positive)  # (B, T, Q)
             layer_terms[layer] = dict(
                 zip(('loss_cls', 'loss_mask', 'loss_dice'),
                     self.loss_set(cls.flatten(0, 1), masks.flatten(0, 1),
@@ -491,9 +495,14 @@ class ReferringTracker(BaseModule, BaseVISTracker):
         for layer, name, key in layer_loss_names(num_layers):
             losses[key] = layer_terms[layer][name]
         if self.loss_reid is not None:
+            # DVIS++: anchors = the slots matched (last layer's assignment)
+            # in frames t >= 1; keys = every slot of frames t - 1 and t + 1,
+            # the same slot the positive
             refs = out['references']
             slot_ids = torch.arange(Q, device=refs.device).expand(B, T, Q)
-            reid = self.loss_reid(refs, slot_ids)
+            anchors = last_positive.clone()
+            anchors[:, 0] = False
+            reid = self.loss_reid(refs, slot_ids, anchor_mask=anchors)
             losses['loss_reid'] = reid['loss_track']
             if getattr(self.loss_reid, 'aux_loss_weight', 0):
                 losses['loss_reid_aux'] = reid['loss_track_aux']

@@ -225,3 +225,43 @@ def test_cuda_autocast():
     assert out['loss_track'].item() == pytest.approx(2 * expected, rel=1e-5)
     out['loss_track'].backward()
     assert embeds.grad is not None
+
+
+def test_anchor_mask_gives_dvis_plus_reference_loss():
+    """DVIS++'s re-id loss on the tracker's references: anchors = matched
+    slots of frames i >= 1, keys = all slots of frames i - 1 and i + 1 (the
+    same slot positive), one item per (anchor, key frame), mean of
+    log(1 + sum_n exp(a.n - a.p)) over the items, times 2; computed here by
+    a plain loop."""
+    import math
+
+    from mmvis_pretrain.models.losses import ContrastiveTrackLoss
+    torch.manual_seed(0)
+    N, T, Q, C = 2, 4, 5, 3
+    refs = torch.randn(N, T, Q, C)
+    matched = torch.rand(N, T, Q) > 0.5
+    anchors = matched.clone()
+    anchors[:, 0] = False
+    ids = torch.arange(Q).expand(N, T, Q)
+    loss = ContrastiveTrackLoss(frame_pairs='adjacent', bidirectional=True,
+                                loss_weight=2.0, aux_loss_weight=0.)(
+        refs, ids, anchor_mask=anchors)['loss_track']
+    items = []
+    for n in range(N):
+        for i in range(1, T):
+            for r in range(Q):
+                if not matched[n, i, r]:
+                    continue
+                a = refs[n, i, r]
+                for j in (i - 1, i + 1):
+                    if j >= T:
+                        continue
+                    pos = float(a @ refs[n, j, r])
+                    negs = [float(a @ refs[n, j, k]) for k in range(Q)
+                            if k != r]
+                    items.append(math.log1p(
+                        sum(math.exp(x - pos) for x in negs)))
+    expected = 2.0 * sum(items) / len(items)
+    assert abs(float(loss) - expected) < 1e-4
+    with pytest.raises(ValueError, match='anchor_mask'):
+        ContrastiveTrackLoss()(refs, ids, anchor_mask=anchors[:, :2])
