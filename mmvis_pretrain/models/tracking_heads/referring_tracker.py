@@ -295,7 +295,8 @@ class ReferringTracker(BaseModule, BaseVISTracker):
         Returns:
             dict: ``outputs`` (per layer ``(B, Q, C)``), ``reference``
             ``(B, Q, C)``, ``source`` ``(B, Q)`` (the segmenter query of
-            each slot), ``aligned_embeds`` ``(B, Q, E)``.
+            each slot), ``aligned_embeds`` ``(B, Q, E)`` (the alignment
+            embeddings of the sources, for the next frame).
         """
         B, Q = queries.shape[:2]
         if prev_out is None:
@@ -303,10 +304,13 @@ class ReferringTracker(BaseModule, BaseVISTracker):
         else:
             index = self.align(prev_align, align_embeds)
         init = gather_slots(queries, index)
-        aligned_embeds = gather_slots(align_embeds, index)
         source = index
         if noise and prev_out is not None and self.noise_ratio > 0:
             init, source = self.denoise_init(queries, init, index, generator)
+        # the next frame aligns to this frame's embeddings in slot order by
+        # the slots' sources (DVIS++: after a denoised frame, the noise's
+        # source indices, not the discarded Hungarian alignment)
+        aligned_embeds = gather_slots(align_embeds, source)
         reference = None if prev_out is None else self.reference(prev_out)
         x, outputs = init, []
         for layer in self.layers:

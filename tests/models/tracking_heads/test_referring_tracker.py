@@ -197,3 +197,17 @@ def test_alignment_under_bf16_autocast():
     with torch.autocast('cpu', dtype=torch.bfloat16):
         index = ReferringTracker.align(prev, cur)
     assert torch.equal(index, ReferringTracker.align(prev, cur))
+
+
+def test_next_frame_aligns_to_the_noise_sources():
+    """DVIS++: after a denoised frame, the alignment embeddings carried to
+    the next frame are this frame's in the order of the slots' sources."""
+    tracker = _tracker(noise_ratio=1.0)
+    torch.manual_seed(4)
+    prev_q, q = torch.randn(2, Q, C), torch.randn(2, Q, C)
+    prev_out = tracker.frame_forward(prev_q, prev_q)['outputs'][-1]
+    out = tracker.frame_forward(q, q, prev_out, prev_q, noise=True)
+    assert torch.equal(out['aligned_embeds'],
+                       gather_slots(q, out['source']))
+    clean = tracker.frame_forward(q, q, prev_out, prev_q, noise=False)
+    assert torch.equal(clean['source'], ReferringTracker.align(prev_q, q))
