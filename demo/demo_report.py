@@ -5,10 +5,11 @@ Used by ``demo/run_demo.py``; also callable on a finished demo work dir:
 ``python demo/demo_report.py work_dirs/demo``.
 """
 import argparse
-import glob
 import json
 import os.path as osp
 from typing import Dict, List, Optional, Tuple
+
+from mmvis_pretrain.utils.run_scalars import read_scalars, scalar_curve
 
 #: (key in metrics.json, column title) of the VIS table
 VIS_COLUMNS = (('AP', 'AP'), ('AP50', 'AP50'), ('AP75', 'AP75'),
@@ -18,18 +19,11 @@ VIS_COLUMNS = (('AP', 'AP'), ('AP50', 'AP50'), ('AP75', 'AP75'),
 def read_loss_curve(work_dir: str) -> Tuple[List[int], List[float]]:
     """``(iterations, total losses)`` logged by the latest training run in
     ``work_dir`` (mmengine's ``<timestamp>/vis_data/scalars.json``)."""
-    runs = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                     'scalars.json')))
-    iters, losses = [], []
-    if not runs:
-        return iters, losses
-    with open(runs[-1]) as f:
-        for line in f:
-            record = json.loads(line)
-            if 'loss' in record and 'iter' in record:
-                iters.append(int(record['iter']))
-                losses.append(float(record['loss']))
-    return iters, losses
+    try:
+        records = read_scalars(work_dir)
+    except FileNotFoundError:
+        return [], []
+    return scalar_curve(dict(train=records['train'], val=[]), 'loss')
 
 
 def _fmt(value: Optional[float]) -> str:
