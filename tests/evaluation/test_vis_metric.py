@@ -313,3 +313,52 @@ def test_class_scores_become_the_best_track_class_pairs(tmp_path):
     assert [(e['label'], round(e['score'], 6)) for e in entries] == \
         [(0, 0.8), (1, 0.5), (1, 0.3)]
     assert entries[0]['segmentations'] == entries[2]['segmentations']
+
+
+def _subset_predictions(evaluator, keep_label):
+    """The GT as predictions, the other class left out (a 1-class model)."""
+    for vid in TRACKS:
+        for f in gt_frames(vid):
+            pred = f.pred_track_instances
+            f.pred_track_instances = pred[pred.labels == keep_label]
+            evaluator.process([track_sample([f])])
+
+
+def test_class_subset_equals_filtered_ground_truth(tmp_path):
+    """A model of a subset of the GT categories (dataset classes = that
+    subset) is scored on those categories only, exactly as against a GT
+    file filtered to them (mmdet's CocoMetric does the same); classes='all'
+    keeps the former behaviour (every GT category)."""
+    gt_path = write_gt(tmp_path / 'gt.json')
+    gt = json.load(open(gt_path))
+    car = [c['id'] for c in gt['categories'] if c['name'] == 'car']
+    filtered = dict(gt, categories=[c for c in gt['categories']
+                                    if c['id'] in car],
+                    annotations=[a for a in gt['annotations']
+                                 if a['category_id'] in car])
+    filtered_path = tmp_path / 'car_only.json'
+    filtered_path.write_text(json.dumps(filtered))
+
+    def run(ann_file, classes_meta, **kwargs):
+        metric = METRICS.build(dict(type='mmvis_pretrain.VISMetric',
+                                    ann_file=str(ann_file), **kwargs))
+        evaluator = Evaluator(metric)
+        evaluator.dataset_meta = dict(classes=classes_meta)
+        # predictions: label 0 = car only
+        _subset_predictions(evaluator, keep_label=0)
+        return evaluator.evaluate(3)
+
+    subset = run(gt_path, ('car', ))
+    reference = run(filtered_path, ('car', ))
+    assert subset == reference
+    assert subset['vis/AP'] == pytest.approx(1.0, abs=1e-12)
+    # every GT category: the missed persons count
+    everything = run(gt_path, ('car', ), classes='all')
+    assert everything['vis/AP'] < subset['vis/AP']
+    # an explicit list overrides the dataset's classes
+    assert run(gt_path, ('car', 'person'), classes=['car']) == subset
+    with pytest.raises(ValueError, match='no category of that name'):
+        run(gt_path, ('car', ), classes=['truck'])
+    with pytest.raises(ValueError, match='list of category names'):
+        METRICS.build(dict(type='mmvis_pretrain.VISMetric',
+                           ann_file=gt_path, classes='car'))

@@ -101,6 +101,12 @@ class VISMetric(BaseMetric):
             video. Defaults to None: as many as there are classes (CTVIS's
             ``num_topk``).
         classwise (bool): Log the per-category AP table. Defaults to True.
+        classes (Sequence[str] | str, optional): The categories (GT names)
+            the evaluation covers, as mmdet's ``CocoMetric`` restricts to
+            the dataset's classes: ground truth of other categories is left
+            out, so a model of a class subset is scored on its classes.
+            None (default): the dataset's ``classes`` (all GT categories
+            when the dataset has none); ``'all'``: every GT category.
         iou_thrs (Sequence[float], optional): IoU thresholds, default
             .50:.05:.95.
         max_dets (Sequence[int]): Results per (video, category) for AR.
@@ -120,6 +126,7 @@ class VISMetric(BaseMetric):
                  topk_per_video: Optional[int] = None,
                  pairs_per_video: Optional[int] = None,
                  classwise: bool = True,
+                 classes=None,
                  iou_thrs: Optional[Sequence[float]] = None,
                  max_dets: Sequence[int] = (1, 10, 100),
                  backend_args: Optional[dict] = None,
@@ -150,6 +157,10 @@ class VISMetric(BaseMetric):
         self.topk_per_video = topk_per_video
         self.pairs_per_video = pairs_per_video
         self.classwise = classwise
+        if isinstance(classes, str) and classes != 'all':
+            raise ValueError("VISMetric: classes must be a list of category "
+                             f"names, None or 'all', got {classes!r}")
+        self.classes = classes
         self.iou_thrs = iou_thrs
         self.max_dets = tuple(max_dets)
         self.backend_args = backend_args
@@ -404,6 +415,50 @@ class VISMetric(BaseMetric):
                 f"{[c['name'] for c in categories]})")
         return mapping
 
+    def evaluated_classes(self) -> Optional[List[str]]:
+        """The category names the evaluation covers, None for all."""
+        if self.classes == 'all':
+            return None
+        if self.classes is not None:
+            return list(self.classes)
+        classes = (self.dataset_meta or {}).get('classes')
+        return list(classes) if classes is not None else None
+
+    def restrict_to_classes(self, gt: dict) -> dict:
+        """``gt`` with only the categories of :meth:`evaluated_classes`
+        (names matched exactly, else case-insensitively) and their
+        annotations; unchanged when it covers all of them."""
+        names = self.evaluated_classes()
+        if names is None:
+            return gt
+        exact = {c['name']: c for c in gt['categories']}
+        folded = {str(c['name']).lower(): c for c in gt['categories']}
+        keep, missing = [], []
+        for name in names:
+            cat = exact.get(name, folded.get(str(name).lower()))
+            if cat is None:
+                missing.append(name)
+            elif cat not in keep:
+                keep.append(cat)
+        if missing:
+            raise ValueError(
+                f'VISMetric: classes {missing} have no category of that name '
+                f'in {self.ann_file} (categories: '
+                f"{[c['name'] for c in gt['categories']]})")
+        if len(keep) == len(gt['categories']):
+            return gt
+        ids = {c['id'] for c in keep}
+        annotations = gt.get('annotations')
+        print_log(
+            f'VISMetric: evaluating {len(keep)} of {len(gt["categories"])} '
+            f'categories ({", ".join(c["name"] for c in keep)}); the ground '
+            'truth of the others is left out', 'current')
+        return dict(
+            gt,
+            categories=keep,
+            annotations=None if annotations is None else
+            [a for a in annotations if a['category_id'] in ids])
+
     def to_official(self, videos: List[dict],
                     mapping: Dict) -> List[dict]:
         """The official result list from the per-video results."""
@@ -473,6 +528,7 @@ class VISMetric(BaseMetric):
                 f'{self.ann_file} got no prediction (e.g. video '
                 f'{sorted(missing)[0]}); their objects count as missed',
                 'current', logging.WARNING)
+        gt = self.restrict_to_classes(gt)
         stats = evaluate_vis(
             gt,
             official,
