@@ -27,6 +27,13 @@ applies them on import (:func:`apply_stack_fixes` is idempotent).
    ``torch.cuda.set_device`` unconditionally, which a CPU build of torch
    cannot do. Without CUDA we initialise the process group directly (the
    backend, ``gloo``, is chosen by :mod:`mmvis_pretrain.utils.runtime_cfg`).
+6. **The** ``mmvis_pretrain::`` **config scope.** mmengine resolves
+   ``_base_ = 'pkg::folder/config.py'`` only for the packages of its
+   hard-coded ``MODULE2PACKAGE`` table (mmdet, mmyolo, ...), and asserts
+   otherwise. :func:`register_config_scope` adds this package, so a config
+   anywhere can inherit ours (``<package>/.mim/configs``, created by the
+   install) once ``mmvis_pretrain`` is imported (the package's tools, and
+   ``mim train mmvis_pretrain``, import it before reading the config).
 """
 import functools
 import importlib
@@ -174,6 +181,13 @@ def patch_cpu_distributed_init() -> None:
     dist_utils._init_dist_pytorch = init_dist_pytorch
 
 
+def register_config_scope() -> None:
+    """Let mmengine resolve ``mmvis_pretrain::<folder>/<config>.py``."""
+    from mmengine.config import utils as config_utils
+    config_utils.MODULE2PACKAGE.setdefault('mmvis_pretrain',
+                                           'mmvis_pretrain')
+
+
 def apply_stack_fixes() -> None:
     """Apply all fixes once (called when ``mmvis_pretrain`` is imported)."""
     global _APPLIED
@@ -185,4 +199,5 @@ def apply_stack_fixes() -> None:
     register_checkpoint_safe_globals()
     patch_ytviseval_numpy()
     patch_cpu_distributed_init()
+    register_config_scope()
     _APPLIED = True
