@@ -5,7 +5,9 @@
         [--cfg-options k=v ...] [--launcher ...]
 
 ``--out`` dumps the raw predictions (pickle); ``--show-dir`` writes painted
-predictions per image / frame under ``work_dir/<timestamp>/<show-dir>``;
+predictions under ``work_dir/<timestamp>/<show-dir>``: for a video model one
+MP4 per test video with every frame (``VISVideoRenderHook``), for an image
+model one image per test image;
 ``--submission DIR`` (VIS models with ``VISMetric``) writes the archive for
 the official YouTube-VIS / OVIS servers, ``DIR/submission.zip`` with
 ``results.json`` at its root (masks at the original resolution, RLE counts
@@ -71,7 +73,14 @@ def build_cfg(args) -> Config:
     cfg = load_run_cfg(args.config, args.cfg_options, args.work_dir,
                        args.launcher)
     cfg.load_from = args.checkpoint
-    if args.show or args.show_dir:
+    if args.show_dir and is_video_model(cfg) and not args.show:
+        # VIS: one MP4 per video, every frame (VISVideoRenderHook), instead
+        # of mmdet's TrackVisualizationHook (every 30th frame, videos
+        # overwriting each other in one folder)
+        cfg.custom_hooks = list(cfg.get('custom_hooks', None) or []) + [
+            dict(type='VISVideoRenderHook', out_dir=args.show_dir)
+        ]
+    elif args.show or args.show_dir:
         cfg = trigger_visualization_hook(cfg, args)
     if args.submission is not None:
         set_submission(cfg, args.submission, args.topk)

@@ -63,8 +63,18 @@ def test_train_validate_test_resume(synthetic_root, tmp_path):
     with open(out, 'rb') as f:
         preds = pickle.load(f)
     assert len(preds) == 2  # two validation videos
-    assert glob.glob(str(work_dir / '*/painted/**/*.jpg'), recursive=True) or \
-        glob.glob(str(work_dir / '*/painted/**/*.png'), recursive=True)
+    # issue 14: one MP4 per test video (named after its folder), every frame
+    renders = sorted(glob.glob(str(work_dir / '*/painted/*.mp4')))
+    assert len(renders) == 2, renders  # two validation videos
+    import cv2
+    for render in renders:
+        video = osp.splitext(osp.basename(render))[0]
+        frames = glob.glob(osp.join(synthetic_root, 'ytvis', 'valid',
+                                    'JPEGImages', video, '*'))
+        capture = cv2.VideoCapture(render)
+        assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == len(frames) > 1
+        capture.release()
+    assert not glob.glob(str(work_dir / '*/painted/.*'))  # no partial file
 
 
 @pytest.mark.slow
