@@ -14,7 +14,7 @@ the end of the test leaves no file (a warning names it).
 """
 import os
 import os.path as osp
-from typing import Dict, Optional
+from typing import Dict
 
 import mmcv
 from mmengine.hooks import Hook
