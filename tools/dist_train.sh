@@ -7,7 +7,16 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
-PYTHON=${PYTHON:-python}
+# the interpreter: $PYTHON, else the checkout's .venv (make install), else
+# the python on PATH
+REPO_ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+if [ -z "${PYTHON:-}" ]; then
+    if [ -x "$REPO_ROOT/.venv/bin/python" ]; then
+        PYTHON="$REPO_ROOT/.venv/bin/python"
+    else
+        PYTHON=python
+    fi
+fi
 
 PYTHONPATH="$(dirname "$0")/..":${PYTHONPATH:-} \
 exec "$PYTHON" -m torch.distributed.run \
