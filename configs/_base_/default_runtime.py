@@ -26,7 +26,8 @@ env_cfg = dict(
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(
     type='DetLocalVisualizer', vis_backends=vis_backends)
-log_processor = dict(type='LogProcessor', window_size=50, by_epoch=True)
+log_processor = dict(
+    type='GroupedLossLogProcessor', window_size=50, by_epoch=True)
 
 log_level = 'INFO'
 load_from = None

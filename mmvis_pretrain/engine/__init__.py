@@ -1,5 +1,6 @@
-"""Engine: hooks, optimizer constructors and loops of the scope."""
-from . import hooks  # noqa: F401  (registers the hooks)
+"""Engine: hooks, log processor of the scope."""
+from . import hooks, runner  # noqa: F401  (registers them)
 from .hooks import RandomStateHook
+from .runner import GroupedLossLogProcessor
 
-__all__ = ['RandomStateHook']
+__all__ = ['RandomStateHook', 'GroupedLossLogProcessor']

@@ -34,9 +34,16 @@ applies them on import (:func:`apply_stack_fixes` is idempotent).
    anywhere can inherit ours (``<package>/.mim/configs``, created by the
    install) once ``mmvis_pretrain`` is imported (the package's tools, and
    ``mim train mmvis_pretrain``, import it before reading the config).
+7. **Known log noise**, filtered by exact message (nothing else is hidden):
+   torch's ``torch.meshgrid: in an upcoming release ...`` (mmdet / mmcv
+   call it without ``indexing``; the default they rely on stays ``'ij'``)
+   and mmengine's ``"FileClient" will be deprecated`` log line (emitted by
+   mmengine's own hooks, which we cannot change); see
+   :func:`quiet_known_noise`.
 """
 import functools
 import importlib
+import logging
 import pickle
 import types
 import warnings
@@ -181,6 +188,40 @@ def patch_cpu_distributed_init() -> None:
     dist_utils._init_dist_pytorch = init_dist_pytorch
 
 
+#: Exact starts of mmengine log lines that say nothing a user can act on.
+KNOWN_LOG_NOISE = ('"FileClient" will be deprecated in future', )
+
+
+class _KnownLogNoise(logging.Filter):
+    """Drops the log records of :data:`KNOWN_LOG_NOISE`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not message.startswith(KNOWN_LOG_NOISE)
+
+
+def quiet_known_noise() -> None:
+    """Filter the known, unactionable warnings (fix 7)."""
+    warnings.filterwarnings(
+        'ignore',
+        message=r'torch\.meshgrid: in an upcoming release',
+        category=UserWarning)
+    from mmengine.logging import MMLogger
+    original = MMLogger.__init__
+    if getattr(original, '_mmvis_quiet', False):
+        return
+
+    @functools.wraps(original)
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        self.addFilter(_KnownLogNoise())
+
+    __init__._mmvis_quiet = True
+    MMLogger.__init__ = __init__
+    for logger in list(MMLogger._instance_dict.values()):
+        logger.addFilter(_KnownLogNoise())
+
+
 def register_config_scope() -> None:
     """Let mmengine resolve ``mmvis_pretrain::<folder>/<config>.py``."""
     from mmengine.config import utils as config_utils
@@ -200,4 +241,5 @@ def apply_stack_fixes() -> None:
     patch_ytviseval_numpy()
     patch_cpu_distributed_init()
     register_config_scope()
+    quiet_known_noise()
     _APPLIED = True

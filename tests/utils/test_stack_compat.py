@@ -147,3 +147,37 @@ def test_patches_do_not_stack():
 
 def test_correlation_cpu_reported_unavailable():
     assert not stack_compat.correlation_available('cpu')
+
+
+def test_known_log_noise_is_filtered_and_nothing_else():
+    """mmengine's FileClient deprecation line is dropped by exact message;
+    other warnings of the same logger still appear (fix 7)."""
+    import logging
+
+    from mmengine.logging import MMLogger, print_log
+    import mmvis_pretrain  # noqa: F401  (applies the fixes)
+    logger = MMLogger.get_instance('noise_test', log_level='INFO')
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record.getMessage())
+
+    logger.addHandler(Keep())
+    print_log('"FileClient" will be deprecated in future. Please use io',
+              logger='noise_test', level=logging.WARNING)
+    print_log('a real warning', logger='noise_test', level=logging.WARNING)
+    assert records == ['a real warning']
+    import warnings
+
+    import torch
+
+    from mmvis_pretrain.utils.stack_compat import quiet_known_noise
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        quiet_known_noise()  # (pytest resets the filters for each test)
+        torch.meshgrid(torch.arange(2), torch.arange(3))
+        warnings.warn('another UserWarning')
+    messages = [str(w.message) for w in caught]
+    assert not any('meshgrid' in m for m in messages)
+    assert 'another UserWarning' in messages

@@ -25,7 +25,8 @@ default_hooks = dict(
         type='CheckpointHook', by_epoch=False, save_last=True,
         interval=max_iters // 8, max_keep_ckpts=3),
     visualization=dict(type='TrackVisualizationHook', draw=False))
-log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
+log_processor = dict(
+    type='GroupedLossLogProcessor', window_size=50, by_epoch=False)
 # DVIS++'s batch: 8 clips (auto scaling off, as the other VIS schedules)
 auto_scale_lr = dict(enable=False, base_batch_size=8)
 

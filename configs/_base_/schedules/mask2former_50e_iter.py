@@ -18,5 +18,6 @@ default_hooks = dict(
     checkpoint=dict(
         type='CheckpointHook', by_epoch=False, save_last=True,
         max_keep_ckpts=3, interval=interval))
-log_processor = dict(type='LogProcessor', window_size=50, by_epoch=False)
+log_processor = dict(
+    type='GroupedLossLogProcessor', window_size=50, by_epoch=False)
 auto_scale_lr = dict(enable=False, base_batch_size=16)
