@@ -14,11 +14,9 @@ evaluation's step. ``--list`` prints the keys of each run. The PNG is
 written to a temporary file and moved into place at the end.
 """
 import argparse
-import os
-import os.path as osp
 import sys
-import tempfile
 
+from mmvis_pretrain.apis.staged_outputs import StagedOutputs
 from mmvis_pretrain.utils.run_scalars import (read_scalars, scalar_curve,
                                               scalar_keys)
 
@@ -84,17 +82,12 @@ def main(argv=None) -> int:
             ax.set_yscale('log')
         ax.legend(fontsize=7)
     fig.tight_layout()
-    out_dir = osp.dirname(osp.abspath(args.out))
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix='.png', dir=out_dir)
-    os.close(fd)
     try:
-        fig.savefig(tmp, dpi=100)
-        os.replace(tmp, args.out)
+        with StagedOutputs() as staged:
+            fig.savefig(staged.file(args.out), dpi=100, format='png')
+            staged.commit()
     finally:
         plt.close(fig)
-        if osp.exists(tmp):
-            os.remove(tmp)
     print(args.out)
     return 0
 

@@ -17,16 +17,15 @@ place at the end.
 """
 import argparse
 import glob
-import os
 import os.path as osp
 import sys
-import tempfile
 
 import cv2
 import numpy as np
 
 from mmvis_pretrain.apis import (get_track_instances, inference_vis_video,
                                  init_vis_model)
+from mmvis_pretrain.apis.staged_outputs import StagedOutputs
 from mmvis_pretrain.visualization.drawing_utils import instance_color
 
 MODES = ('online', 'offline')
@@ -94,17 +93,11 @@ def main(argv=None) -> int:
         row, kept = slot_row(model, frames, picks, args.score_thr, mode)
         rows.append(row)
         print(f'{mode}: slots {kept}')
-    out_dir = osp.dirname(osp.abspath(args.out))
-    os.makedirs(out_dir, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix='.png', dir=out_dir)
-    os.close(fd)
-    try:
-        if not cv2.imwrite(tmp, np.concatenate(rows, axis=0)):
+    with StagedOutputs() as staged:
+        if not cv2.imwrite(str(staged.file(args.out)),
+                           np.concatenate(rows, axis=0)):
             raise OSError(f'cannot write {args.out}')
-        os.replace(tmp, args.out)
-    finally:
-        if osp.exists(tmp):
-            os.remove(tmp)
+        staged.commit()
     print(args.out)
     return 0
 

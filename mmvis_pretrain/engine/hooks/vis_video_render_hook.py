@@ -12,7 +12,6 @@ whole-video samples alike. Each file is written under a temporary name and
 moved into place when the video's last frame is in; an incomplete video at
 the end of the test leaves no file (a warning names it).
 """
-import os
 import os.path as osp
 from typing import Dict
 
@@ -20,6 +19,7 @@ import mmcv
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
+from ...apis.staged_outputs import StagedOutputs
 from ...registry import HOOKS
 from ...visualization.clip_writers import Mp4Writer
 
@@ -84,24 +84,25 @@ class VISVideoRenderHook(Hook):
         drawn = visualizer.get_image()
         state = self._open.get(key)
         if state is None:
-            folder = self._folder(runner)
-            final = osp.join(folder, self.video_name(frame) + '.mp4')
-            tmp = osp.join(folder, '.' + osp.basename(final) + '.part.mp4')
-            writer = Mp4Writer(tmp, self.fps, *drawn.shape[:2])
-            state = self._open[key] = [writer, tmp, final, 0, length]
+            final = osp.join(self._folder(runner),
+                             self.video_name(frame) + '.mp4')
+            staged = StagedOutputs()
+            writer = Mp4Writer(staged.file(final), self.fps,
+                               *drawn.shape[:2])
+            state = self._open[key] = [writer, staged, final, 0, length]
         state[0].write(drawn)
         state[3] += 1
         if state[3] >= state[4]:
             state[0].close()
-            os.replace(state[1], state[2])
+            state[1].commit()
             self.written.append(state[2])
             del self._open[key]
 
     def after_test(self, runner) -> None:
-        for key, (writer, tmp, final, written, length) in self._open.items():
+        for key, (writer, staged, final, written,
+                  length) in self._open.items():
             writer.close()
-            if osp.exists(tmp):
-                os.remove(tmp)
+            staged.discard()
             print_log(
                 f'VISVideoRenderHook: video {key!r} got {written} of {length}'
                 f' frames; no render written ({final})', 'current',
