@@ -42,12 +42,12 @@ import numpy as np
 from mmdet.structures import DetDataSample
 from mmdet.structures.mask import bitmap_to_polygon
 from mmdet.visualization import TrackLocalVisualizer
-from mmdet.visualization.palette import _get_adaptive_scales
 from mmengine.structures import InstanceData
 
 from ..registry import VISUALIZERS
 from ..structures.mask_ops import mask_boxes
 from .drawing_utils import (Color, boxes_to_array, clip_boxes, instance_color,
+                            label_font_size, label_size, place_labels,
                             instance_keys, masks_to_array, sample_name,
                             to_numpy, unpack_sample)
 
@@ -75,8 +75,10 @@ class ClipLocalVisualizer(TrackLocalVisualizer):
         draw_bbox (bool): Draw boxes. Defaults to True.
         draw_text (bool): Draw ``"<class> #<id>"`` labels. Defaults to True.
         draw_contour (bool): Draw white mask contours. Defaults to True.
-        font_size (int): Label font size for large objects; small objects
-            get down to half of it (mmdet's adaptive scales). Defaults to 13.
+        font_size (int, optional): Label font size, the same for every
+            label of a frame. Defaults to None: from the frame size
+            (:func:`label_font_size`, about 1/30 of the shorter side, 7 to
+            24).
     """
 
     def __init__(self,
@@ -89,7 +91,7 @@ class ClipLocalVisualizer(TrackLocalVisualizer):
                  draw_bbox: bool = True,
                  draw_text: bool = True,
                  draw_contour: bool = True,
-                 font_size: int = 13) -> None:
+                 font_size: Optional[int] = None) -> None:
         super().__init__(name, image, vis_backends, save_dir, line_width,
                          alpha)
         self.draw_bbox = draw_bbox
@@ -147,23 +149,20 @@ class ClipLocalVisualizer(TrackLocalVisualizer):
 
     def _draw_labels(self, boxes: np.ndarray, texts: List[str],
                      colors: List[Color]) -> None:
-        """Draw the labels at the top-left corner inside each box.
-
-        ``boxes`` are clipped (:func:`clip_boxes`); the label positions are
-        kept inside the image as well, so mmengine does not warn.
-        """
-        areas = (boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1])
-        scales = _get_adaptive_scales(areas)
-        positions = boxes[:, :2] + self.line_width
-        positions[:, 0] = positions[:, 0].clip(0, self.width - 1)
-        positions[:, 1] = positions[:, 1].clip(0, self.height - 1)
-        for position, text, color, scale in zip(positions, texts, colors,
-                                                scales):
+        """Draw the labels at the top-left corner of each box, one font
+        size per frame, kept inside the frame and apart from each other
+        where there is room (:func:`place_labels`)."""
+        font_size = self.font_size or label_font_size(self.height,
+                                                      self.width)
+        sizes = [label_size(text, font_size) for text in texts]
+        positions = place_labels(boxes[:, :2] + self.line_width, sizes,
+                                 self.height, self.width)
+        for position, text, color in zip(positions, texts, colors):
             self.draw_texts(
                 text,
                 position,
                 colors='black',
-                font_sizes=max(int(self.font_size * scale), 5),
+                font_sizes=font_size,
                 bboxes=[{
                     'facecolor': [c / 255 for c in color],
                     'alpha': 0.8,

@@ -274,3 +274,54 @@ def test_masks_to_array_decodes_rle_lists():
     out = masks_to_array(encode_rle(masks), 6, 8)
     assert out.dtype == bool and np.array_equal(out, masks)
     assert masks_to_array([], 6, 8).shape == (0, 6, 8)
+
+
+def test_labels_stay_inside_the_frame_and_apart():
+    """Issue 14: at 184x115 labels near the right / bottom edge are shifted
+    inside, labels of overlapping boxes do not overlap, one font size per
+    frame from the frame size (7..24)."""
+    import numpy as np
+    from mmvis_pretrain.visualization.drawing_utils import (label_font_size,
+                                                            label_size,
+                                                            place_labels)
+    H, W = 115, 184
+    size = label_font_size(H, W)
+    assert size == 7 and label_font_size(800, 1280) == 24 \
+        and label_font_size(360, 640) == 12
+    texts = ['person #1 0.91', 'person #2 0.88', 'horse #3 0.75']
+    sizes = [label_size(t, size) for t in texts]
+    anchors = np.array([[10, 10], [12, 11], [170, 110]], float)
+    pos = place_labels(anchors, sizes, H, W)
+    rects = [(x, y, w, h) for (x, y), (w, h) in zip(pos, sizes)]
+    for x, y, w, h in rects:
+        assert 0 <= x and x + w <= W and 0 <= y and y + h <= H
+    for i in range(len(rects)):
+        for j in range(i + 1, len(rects)):
+            xi, yi, wi, hi = rects[i]
+            xj, yj, wj, hj = rects[j]
+            assert (xi + wi <= xj or xj + wj <= xi or yi + hi <= yj
+                    or yj + hj <= yi), (i, j)
+
+
+def test_drawing_with_labels_at_the_edges_does_not_warn():
+    """The whole drawing at a small frame: no mmengine out-of-bounds
+    warning, an image of the frame's size."""
+    import warnings
+
+    import numpy as np
+    import torch
+    from mmengine.structures import InstanceData
+
+    from mmvis_pretrain.visualization import ClipLocalVisualizer
+    vis = ClipLocalVisualizer(name='edge_labels_test')
+    vis.dataset_meta = dict(classes=('person', 'horse'))
+    masks = torch.zeros(3, 115, 184, dtype=torch.bool)
+    masks[0, 5:40, 5:40] = masks[1, 6:42, 6:44] = True
+    masks[2, 90:115, 160:184] = True
+    inst = InstanceData(instances_id=torch.tensor([1, 2, 3]),
+                        labels=torch.tensor([0, 0, 1]),
+                        scores=torch.tensor([0.9, 0.8, 0.7]), masks=masks)
+    with warnings.catch_warnings():
+        warnings.simplefilter('error')
+        out = vis._draw_instances(np.zeros((115, 184, 3), np.uint8), inst)
+    assert out.shape == (115, 184, 3)
