@@ -24,19 +24,17 @@ label: ``docs/datasets.md`` ("Converters: PNG instance masks") and
 :mod:`mmvis_pretrain.datasets.converters.png_masks`.
 """
 import argparse
-import json
 import sys
 
 from mmvis_pretrain.apis.staged_outputs import (OutputPathError,
-                                                StagedOutputs,
                                                 check_output_file)
 from mmvis_pretrain.datasets.converters.png_masks import (DAVIS_VOID,
                                                           LAYOUTS,
                                                           PngMaskError,
                                                           png_masks_to_ytvis)
+from mmvis_pretrain.datasets.converters.raw_vis import write_raw_json
 from mmvis_pretrain.datasets.vis_json import (VISAnnotationError,
-                                              annotations_of,
-                                              validate_vis_json)
+                                              annotations_of)
 
 
 def _void(text: str):
@@ -117,15 +115,11 @@ def main(argv=None) -> int:
             void={None: DAVIS_VOID, 'none': None}.get(args.void, args.void),
             frame_ext=args.frame_ext,
             warn=lambda msg: print(f'warning: {msg}', file=sys.stderr))
-        # what the datasets check, before anything is written
-        validate_vis_json(data, args.out)
+        # what the datasets check, then a staged write
+        write_raw_json(data, args.out)
     except (OutputPathError, PngMaskError, VISAnnotationError) as err:
         print(f'error: {err}', file=sys.stderr)
         return 1
-    with StagedOutputs() as staged:
-        with open(staged.file(args.out), 'w') as f:
-            json.dump(data, f)
-        staged.commit()
     anns = annotations_of(data)
     frames = sum(v['length'] for v in data['videos'])
     print(f"{len(data['videos'])} videos, {frames} frames, {len(anns)} "

@@ -44,6 +44,7 @@ from PIL import Image
 from ...evaluation.functional.vis_rle import segmentation_to_rle
 from ...structures import decode_rle, encode_rle, mask_boxes
 from ..vis_json import describe_video, video_frames
+from .raw_vis import ConversionError
 
 #: Folder layouts :func:`png_masks_to_ytvis` reads.
 LAYOUTS = ('davis', 'mots', 'cvat-mots')
@@ -64,9 +65,9 @@ MAX_PALETTE_INDEX = 254
 Warn = Callable[[str], None]
 
 
-class PngMaskError(ValueError):
+class PngMaskError(ConversionError):
     """Bad PNG masks, frames, class map or JSON; the message starts with the
-    file or folder at fault."""
+    file or folder at fault (the converters' :class:`ConversionError`)."""
 
 
 def _no_warn(msg: str) -> None:
