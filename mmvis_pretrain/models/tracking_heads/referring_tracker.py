@@ -264,11 +264,17 @@ class ReferringTracker(BaseModule, BaseVISTracker):
         (already projected) -> class logits ``(B, Q, K + 1)``, mask logits
         ``(B, Q, h, w)``."""
         normed = self.decoder_norm(x)
-        cls_in = (torch.cat([reference, normed], -1)
-                  if self.variant == 'dvis++' else normed)
         masks = torch.einsum('bqc,bchw->bqhw', self.mask_embed(normed),
                              mask_features)
-        return self.class_embed(cls_in), masks
+        return self.class_logits(x, reference, normed), masks
+
+    def class_logits(self, x: Tensor, reference: Tensor,
+                     normed: Optional[Tensor] = None) -> Tensor:
+        """The class head alone: ``(B, Q, K + 1)``."""
+        normed = self.decoder_norm(x) if normed is None else normed
+        cls_in = (torch.cat([reference, normed], -1)
+                  if self.variant == 'dvis++' else normed)
+        return self.class_embed(cls_in)
 
     # ------------------------------------------------------------- forward
     def frame_forward(self,
@@ -328,8 +334,8 @@ class ReferringTracker(BaseModule, BaseVISTracker):
                 align_embeds: Tensor,
                 mask_features: Tensor,
                 noise: bool = False,
-                generator: Optional[torch.Generator] = None
-                ) -> Dict[str, object]:
+                generator: Optional[torch.Generator] = None,
+                last_layer_only: bool = False) -> Dict[str, object]:
         """Track the ``T`` frames of ``B`` clips (training / offline).
 
         Args:
@@ -338,6 +344,9 @@ class ReferringTracker(BaseModule, BaseVISTracker):
             mask_features (Tensor): ``(B, T, Cm, h, w)``.
             noise (bool): denoising (training).
             generator (torch.Generator, optional): RNG of the noise.
+            last_layer_only (bool): heads after the last layer only (a
+                frozen tracker feeding the refiner needs no deep
+                supervision); ``cls`` / ``masks`` then hold one entry.
 
         Returns:
             dict: ``cls`` and ``masks``: per layer ``(B, T, Q, K + 1)`` and
@@ -352,14 +361,15 @@ class ReferringTracker(BaseModule, BaseVISTracker):
             out = self.frame_forward(queries[:, t], align_embeds[:, t],
                                      prev_out, prev_align, noise, generator)
             proj = self.mask_feature_proj(mask_features[:, t])
+            layers = out['outputs'][-1:] if last_layer_only else \
+                out['outputs']
             heads = [
-                self.predict_heads(x, out['reference'], proj)
-                for x in out['outputs']
+                self.predict_heads(x, out['reference'], proj) for x in layers
             ]
             per_frame.append((out, heads))
             prev_out = out['outputs'][-1]
             prev_align = out['aligned_embeds']
-        num_layers = len(self.layers)
+        num_layers = len(per_frame[0][1])
         return dict(
             cls=[
                 torch.stack([h[j][0] for _, h in per_frame], 1)
@@ -388,24 +398,31 @@ class ReferringTracker(BaseModule, BaseVISTracker):
             range(self._prev_out.shape[1]))
 
     @torch.no_grad()
-    def track(self, queries: Tensor, align_embeds: Tensor,
-              mask_features: Tensor) -> Dict[str, Tensor]:
+    def track(self,
+              queries: Tensor,
+              align_embeds: Tensor,
+              mask_features: Optional[Tensor] = None) -> Dict[str, Tensor]:
         """One frame of a video, continuing the state since :meth:`reset`.
 
         Args:
             queries (Tensor): ``(1, Q, C)``; align_embeds ``(1, Q, E)``;
-            mask_features (Tensor): ``(1, Cm, h, w)``.
+            mask_features (Tensor, optional): ``(1, Cm, h, w)``; None: no
+                masks (offline inference, where the refiner makes them).
 
         Returns:
             dict[str, Tensor]: ``cls`` ``(1, Q, K + 1)``, ``masks``
-            ``(1, Q, h, w)`` logits of the last layer, ``embeds``
-            ``(1, Q, C)`` its output, ``sources`` ``(1, Q)``.
+            ``(1, Q, h, w)`` logits of the last layer (None without mask
+            features), ``embeds`` ``(1, Q, C)`` its output, ``sources``
+            ``(1, Q)``.
         """
         out = self.frame_forward(queries, align_embeds, self._prev_out,
                                  self._prev_align)
         x = out['outputs'][-1]
-        cls, masks = self.predict_heads(x, out['reference'],
-                                        self.mask_feature_proj(mask_features))
+        if mask_features is None:
+            cls, masks = self.class_logits(x, out['reference']), None
+        else:
+            cls, masks = self.predict_heads(
+                x, out['reference'], self.mask_feature_proj(mask_features))
         self._prev_out, self._prev_align = x, out['aligned_embeds']
         return dict(cls=cls, masks=masks, embeds=x, sources=out['source'])
 

@@ -327,7 +327,8 @@ class DecoupledVIS(OnlineMask2FormerVIS):
                     for k in ('cls_logits', 'mask_logits'))
             return self.tracker.loss(out, gts, guide)
         with torch.no_grad():
-            out = self.tracker(queries, align, seg['mask_features'])
+            out = self.tracker(queries, align, seg['mask_features'],
+                               last_layer_only=True)
         cls_list, masks_list = self.refiner(out['embeds'], queries,
                                             seg['mask_features'],
                                             seg['cls_logits'])
@@ -343,7 +344,8 @@ class DecoupledVIS(OnlineMask2FormerVIS):
         frames = [f for s in batch_data_samples for f in self._frames(s)]
         seg = self.segment(clips, frames)
         queries, align = self.tracker_inputs(seg)
-        out = self.tracker(queries, align, seg['mask_features'])
+        out = self.tracker(queries, align, seg['mask_features'],
+                           last_layer_only=self.train_stage == 3)
         if self.train_stage == 2:
             return out['cls'], out['masks']
         return tuple(
@@ -398,14 +400,16 @@ class DecoupledVIS(OnlineMask2FormerVIS):
         return pred
 
     # ------------------------------------------------------------ online
-    def _track_frame(self, image: Tensor, meta: dict):
+    def _track_frame(self, image: Tensor, meta: dict,
+                     with_masks: bool = True):
         """Segmenter + tracker on one frame; the tracker logits join the
         video mean. Returns the segmenter exports, the tracker inputs and
-        the tracker's output."""
+        the tracker's output (without masks unless ``with_masks``)."""
         seg = self.panoptic_head.forward_export(
             self.frame_features(image), [DetDataSample(metainfo=meta)])
         queries, align = self.tracker_inputs(seg)
-        out = self.tracker.track(queries, align, seg['mask_features'])
+        out = self.tracker.track(
+            queries, align, seg['mask_features'] if with_masks else None)
         self._accumulate_tracker_logits(out['cls'][0])
         return seg, queries, out
 
@@ -502,7 +506,8 @@ class DecoupledVIS(OnlineMask2FormerVIS):
         RLEs of each frame's slot masks."""
         keys, seg_logits, slots, mask_feats = [], [], [], []
         for image, frame in frames:
-            seg, queries, out = self._track_frame(image, frame.metainfo)
+            seg, queries, out = self._track_frame(image, frame.metainfo,
+                                                  with_masks=False)
             keys.append(queries)
             seg_logits.append(seg['cls_logits'])
             slots.append(out['embeds'])

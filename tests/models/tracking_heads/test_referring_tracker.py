@@ -211,3 +211,24 @@ def test_next_frame_aligns_to_the_noise_sources():
                        gather_slots(q, out['source']))
     clean = tracker.frame_forward(q, q, prev_out, prev_q, noise=False)
     assert torch.equal(clean['source'], ReferringTracker.align(prev_q, q))
+
+
+def test_last_layer_only_and_class_only_tracking():
+    """A frozen tracker feeding the refiner computes the heads of its last
+    layer only; offline tracking skips the masks: the same numbers."""
+    tracker = _tracker(noise_ratio=0.).eval()
+    torch.manual_seed(5)
+    queries = torch.randn(1, 3, Q, C)
+    feats = torch.randn(1, 3, CM, 4, 4)
+    full = tracker(queries, queries, feats)
+    last = tracker(queries, queries, feats, last_layer_only=True)
+    assert len(last['cls']) == 1
+    assert torch.equal(last['cls'][0], full['cls'][-1])
+    assert torch.equal(last['masks'][0], full['masks'][-1])
+    assert torch.equal(last['embeds'], full['embeds'])
+    tracker.reset()
+    with_masks = tracker.track(queries[:, 0], queries[:, 0], feats[:, 0])
+    tracker.reset()
+    class_only = tracker.track(queries[:, 0], queries[:, 0])
+    assert class_only['masks'] is None
+    assert torch.allclose(class_only['cls'], with_masks['cls'])
