@@ -66,3 +66,25 @@ def test_mask_match_cost_prefers_the_right_mask():
         torch.zeros(2, 3), pred, torch.zeros(0, dtype=torch.long),
         torch.zeros(0, H, W))
     assert empty.shape == (2, 0)
+
+
+def test_frame_count_mismatch_is_an_error():
+    import pytest
+    with pytest.raises(ValueError, match='3 frames of predictions, 2 of'):
+        _matcher()(torch.zeros(3, 2, 3), torch.zeros(3, 2, 4, 4),
+                   [torch.zeros(0, dtype=torch.long)] * 2,
+                   [torch.zeros(0, 4, 4)] * 2,
+                   [torch.zeros(0, dtype=torch.long)] * 2)
+
+
+def test_set_mask_loss_target_count_mismatch():
+    import pytest
+
+    from mmvis_pretrain.registry import MODELS
+    loss = MODELS.build(dict(type='mmvis_pretrain.SetMaskLoss',
+                             num_classes=2, num_points=16))
+    positive = torch.zeros(1, 3, dtype=torch.bool)
+    positive[0, 1] = True
+    with pytest.raises(ValueError, match='2 mask targets for 1 positive'):
+        loss(torch.randn(1, 3, 3), torch.randn(1, 3, 4, 4),
+             torch.full((1, 3), 2), positive, torch.zeros(2, 4, 4))

@@ -232,3 +232,10 @@ def test_last_layer_only_and_class_only_tracking():
     class_only = tracker.track(queries[:, 0], queries[:, 0])
     assert class_only['masks'] is None
     assert torch.allclose(class_only['cls'], with_masks['cls'])
+
+
+def test_argument_errors():
+    with pytest.raises(ValueError, match='variant must be one of'):
+        _tracker(variant='dvis3')
+    with pytest.raises(ValueError, match=r'noise_ratio must be in \[0, 1\]'):
+        _tracker(noise_ratio=1.5)

@@ -352,3 +352,43 @@ def test_training_step_under_bf16_autocast(stage, tracker_cfg, refiner_cfg,
     total = _total(losses)
     assert torch.isfinite(total.float())
     total.backward()
+
+
+def test_more_configuration_errors(tracker_cfg, refiner_cfg):
+    with pytest.raises(ValueError, match='inference_mode must be one of'):
+        _build(tracker_cfg, inference_mode='batch')
+    with pytest.raises(ValueError, match='offline_score must be one of'):
+        _build(refiner_cfg, offline_score='mean')
+    with pytest.raises(ValueError, match='chunk_size must be >= 1'):
+        _build(refiner_cfg, chunk_size=0)
+    with pytest.raises(ValueError, match='train_stage=3 trains the refiner'):
+        _build(tracker_cfg, train_stage=3)
+    from mmvis_pretrain.registry import MODELS
+    model_cfg = copy.deepcopy(tracker_cfg.model)
+    model_cfg['tracker'] = dict(type='MemoryBankTracker')  # replaced
+    with pytest.raises(TypeError, match='tracker must be a ReferringTracker'):
+        MODELS.build(model_cfg)
+    with pytest.raises(ValueError, match='tracker.num_classes=5'):
+        _build(tracker_cfg, tracker=dict(tracker_cfg.model.tracker,
+                                         num_classes=5))
+
+
+def test_offline_refuses_non_consecutive_frames(refiner_cfg, synthetic_root):
+    from mmdet.structures import TrackDataSample
+    model = _build(refiner_cfg, chunk_size=2).eval()
+    dataset = _val_dataset(refiner_cfg, synthetic_root)
+    data = model.data_preprocessor(_video_sample(dataset), training=False)
+    frames = data['data_samples'][0].video_data_samples
+    piece = TrackDataSample()
+    piece.video_data_samples = [frames[0], frames[2]]
+    with pytest.raises(ValueError, match='frames must be consecutive'):
+        model.predict(data['inputs'][:, [0, 2]], [piece])
+
+
+def test_training_clips_need_instance_ids(tracker_cfg, synthetic_root):
+    model = _build(tracker_cfg)
+    data = _train_batch(tracker_cfg, synthetic_root, model)
+    frame = data['data_samples'][0].video_data_samples[0]
+    del frame.gt_instances.instances_ids
+    with pytest.raises(KeyError, match='lack `instances_ids`'):
+        model(**data, mode='loss')
