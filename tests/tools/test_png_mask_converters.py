@@ -10,9 +10,9 @@ import pycocotools.mask as mask_util
 import pytest
 from PIL import Image
 
-from mmvis_pretrain.datasets.converters.png_masks import (natural_key,
-                                                          read_id_png,
-                                                          voc_palette)
+from mmvis_pretrain.datasets.converters.id_png import (natural_key,
+                                                       read_id_png,
+                                                       voc_palette)
 from mmvis_pretrain.datasets.vis_json import validate_vis_json
 from mmvis_pretrain.structures import decode_rle
 from tool_loader import load_tool

@@ -24,9 +24,10 @@ import os.path as osp
 import sys
 
 from mmvis_pretrain.apis.staged_outputs import StagedOutputs
-from mmvis_pretrain.datasets.converters.png_masks import (CLASS_MAP_NAME,
-                                                          PngMaskError,
-                                                          ytvis_to_png_masks)
+from mmvis_pretrain.datasets.converters.id_png import PngMaskError
+from mmvis_pretrain.datasets.converters.png_masks import CLASS_MAP_NAME
+from mmvis_pretrain.datasets.converters.ytvis_to_png import \
+    ytvis_to_png_masks
 from mmvis_pretrain.datasets.vis_json import (VISAnnotationError,
                                               load_vis_json)
 
