@@ -3,12 +3,12 @@
 import argparse
 
 import torch
-from mmengine.config import Config
 from mmengine.runner import set_random_seed
 
 import mmvis_pretrain  # noqa: F401
 from mmvis_pretrain.registry import MODELS
 from mmvis_pretrain.utils import register_all_modules
+from mmvis_pretrain.utils.runtime_cfg import load_config
 
 
 def main(argv=None):
@@ -19,7 +19,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     register_all_modules()
     set_random_seed(args.seed)
-    model = MODELS.build(Config.fromfile(args.config).model)
+    model = MODELS.build(load_config(args.config).model)
     model.init_weights()
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, args.out)
 

@@ -61,6 +61,30 @@ def tiny_vis_options(root: str, max_iters: int = 2, **extra) -> dict:
     return opts
 
 
+def joint_vis_options(root: str, max_iters: int = 2) -> dict:
+    """:func:`tiny_vis_options` for the configs whose training loader joins
+    pseudo-videos (source 0, COCO-format images) and videos (source 1)."""
+    opts = tiny_vis_options(root, max_iters)
+    ytvis = osp.join(root, 'ytvis') + '/'
+    opts.pop('train_dataloader.dataset.data_root')
+    opts.update({
+        'train_dataloader.dataset.datasets.0.data_root':
+        osp.join(root, 'coco') + '/',
+        'train_dataloader.dataset.datasets.1.data_root': ytvis,
+        'val_evaluator.ann_file': ytvis + 'valid.json',
+        'test_evaluator.ann_file': ytvis + 'valid.json',
+    })
+    return opts
+
+
+def package_leaf(tmp_path, base: str, body: str = '') -> str:
+    """A config file in ``tmp_path`` (outside the repository) inheriting
+    ``mmvis_pretrain::<base>``, followed by ``body``."""
+    path = tmp_path / 'leaf.py'
+    path.write_text(f"_base_ = 'mmvis_pretrain::{base}'\n{body}")
+    return str(path)
+
+
 def as_cli(options: dict) -> list:
     """``{'a.b': 1}`` -> ``['a.b=1']`` for ``--cfg-options``."""
     out = []

@@ -14,7 +14,10 @@ default_hooks = dict(
     non_finite=dict(type='NonFiniteGuardHook', action='stop'),
     # RNG states in checkpoints: a resumed seeded run continues exactly as
     # the uninterrupted one (docs/random_state_hook.md)
-    rng_state=dict(type='RandomStateHook'))
+    rng_state=dict(type='RandomStateHook'),
+    # the built heads' num_classes against the built data set's classes,
+    # before training and validation (docs/class_set.md)
+    num_class_check=dict(type='mmdet.NumClassCheckHook'))
 
 env_cfg = dict(
     cudnn_benchmark=False,

@@ -21,15 +21,6 @@ _base_ = [
 # --cfg-options load_from=PATH); a missing file stops the run
 load_from = 'work_dirs/dvis-plus-tracker_r50_8xb1-160k_ovis/iter_160000.pth'
 
-num_classes = 25
-model = dict(
-    panoptic_head=dict(
-        num_things_classes=num_classes,
-        loss_cls=dict(class_weight=[1.0] * num_classes + [0.1])),
-    panoptic_fusion_head=dict(num_things_classes=num_classes),
-    tracker=dict(num_classes=num_classes),
-    refiner=dict(num_classes=num_classes))
-
 train_dataloader = dict(dataset={{_base_.decoupled_refiner_dataset}})
 # offline inference sees whole videos: one video per sample (OVIS
 # validates and tests on different splits: both loaders)

@@ -20,14 +20,6 @@ _base_ = [
 # --cfg-options load_from=PATH); a missing file stops the run
 load_from = 'work_dirs/online-mask2former_r50_8xb2-16k_ovis/iter_16000.pth'
 
-num_classes = 25
-model = dict(
-    panoptic_head=dict(
-        num_things_classes=num_classes,
-        loss_cls=dict(class_weight=[1.0] * num_classes + [0.1])),
-    panoptic_fusion_head=dict(num_things_classes=num_classes),
-    tracker=dict(num_classes=num_classes))
-
 val_evaluator = dict(pairs_per_video=20)
 test_evaluator = dict(
     pairs_per_video=20,

@@ -6,14 +6,16 @@
 # `--cfg-options model.inference_mode=online` evaluates the same
 # checkpoint online (segmenter + tracker).
 _base_ = ['./dvis-tracker_tiny_1xb2-300it_synthetic-vis.py']
-num_classes = 6
+# the data's 6 classes, written out so that a plain Config.fromfile builds
+# the same model (tools apply `classes`: docs/class_set.md)
+__num_classes = 6
 model = dict(
     train_stage=3,
     inference_mode='offline',
     chunk_size=20,
     refiner=dict(
         type='TemporalRefiner',
-        num_classes=num_classes,
+        num_classes=__num_classes,
         embed_dims=64,
         num_layers=2,
         num_heads=4,

@@ -8,7 +8,9 @@ _base_ = [
     '../online_vis/online-mask2former_tiny_1xb2-300it_synthetic-vis.py',
     '../_base_/datasets/synthetic_decoupled_vis.py'
 ]
-num_classes = 6
+# the data's 6 classes, written out so that a plain Config.fromfile builds
+# the same model (tools apply `classes`: docs/class_set.md)
+__num_classes = 6
 model = dict(
     type='DecoupledVIS',
     train_stage=2,
@@ -17,7 +19,7 @@ model = dict(
     tracker=dict(
         _delete_=True,
         type='ReferringTracker',
-        num_classes=num_classes,
+        num_classes=__num_classes,
         embed_dims=64,
         num_layers=2,
         num_heads=4,

@@ -6,8 +6,9 @@ _base_ = [
     '../_base_/datasets/synthetic_coco_instance.py',
     '../_base_/schedules/mask2former_50e_iter.py'
 ]
-num_things_classes = 6
-num_classes = 6
+# the data's 6 classes, written out so that a plain Config.fromfile builds
+# the same model (tools apply `classes`: docs/class_set.md)
+__num_classes = 6
 feat = 32
 model = dict(
     backbone=dict(
@@ -20,7 +21,7 @@ model = dict(
         in_channels=[16, 32, 64, 128],
         feat_channels=feat,
         out_channels=feat,
-        num_things_classes=num_things_classes,
+        num_things_classes=__num_classes,
         num_queries=10,
         pixel_decoder=dict(
             norm_cfg=dict(type='GN', num_groups=8),
@@ -37,8 +38,8 @@ model = dict(
                 self_attn_cfg=dict(embed_dims=feat, num_heads=4),
                 cross_attn_cfg=dict(embed_dims=feat, num_heads=4),
                 ffn_cfg=dict(embed_dims=feat, feedforward_channels=64))),
-        loss_cls=dict(class_weight=[1.0] * num_classes + [0.1])),
-    panoptic_fusion_head=dict(num_things_classes=num_things_classes),
+        loss_cls=dict(class_weight=[1.0] * __num_classes + [0.1])),
+    panoptic_fusion_head=dict(num_things_classes=__num_classes),
     train_cfg=dict(num_points=1024),
     test_cfg=dict(max_per_image=20))
 

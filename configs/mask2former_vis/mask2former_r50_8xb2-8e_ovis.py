@@ -4,11 +4,6 @@ _base_ = [
     '../_base_/models/mask2former_vis_r50.py', '../_base_/datasets/ovis.py',
     '../_base_/schedules/vis_iter_6k.py'
 ]
-num_classes = 25
-model = dict(
-    track_head=dict(
-        num_classes=num_classes,
-        loss_cls=dict(class_weight=[1.0] * num_classes + [0.1])))
 # mmdet's whole-video protocol (see the YouTube-VIS 2019 config)
 val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False, round_up=False))

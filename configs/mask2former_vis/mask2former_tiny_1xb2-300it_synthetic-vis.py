@@ -6,7 +6,9 @@ _base_ = [
     '../_base_/datasets/synthetic_vis.py',
     '../_base_/schedules/vis_iter_300.py'
 ]
-num_classes = 6
+# the data's 6 classes, written out so that a plain Config.fromfile builds
+# the same model (tools apply `classes`: docs/class_set.md)
+__num_classes = 6
 feat = 32
 model = dict(
     backbone=dict(
@@ -19,7 +21,7 @@ model = dict(
         in_channels=[16, 32, 64, 128],
         feat_channels=feat,
         out_channels=feat,
-        num_classes=num_classes,
+        num_classes=__num_classes,
         num_queries=10,
         pixel_decoder=dict(
             norm_cfg=dict(type='GN', num_groups=8),
@@ -36,7 +38,7 @@ model = dict(
                 self_attn_cfg=dict(embed_dims=feat, num_heads=4),
                 cross_attn_cfg=dict(embed_dims=feat, num_heads=4),
                 ffn_cfg=dict(embed_dims=feat, feedforward_channels=64))),
-        loss_cls=dict(class_weight=[1.0] * num_classes + [0.1]),
+        loss_cls=dict(class_weight=[1.0] * __num_classes + [0.1]),
         train_cfg=dict(num_points=1024)),
     init_cfg=None)  # from scratch, not the COCO checkpoint
 

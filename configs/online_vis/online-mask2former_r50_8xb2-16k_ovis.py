@@ -12,11 +12,4 @@ load_from = ('https://download.openmmlab.com/mmdetection/v3.0/mask2former/'
              'mask2former_r50_8xb2-lsj-50e_coco/'
              'mask2former_r50_8xb2-lsj-50e_coco_20220506_191028-41b088b6.pth')
 
-num_classes = 25
-model = dict(
-    panoptic_head=dict(
-        num_things_classes=num_classes,
-        loss_cls=dict(class_weight=[1.0] * num_classes + [0.1])),
-    panoptic_fusion_head=dict(num_things_classes=num_classes))
-
 test_evaluator = dict(outfile_prefix='work_dirs/submissions/online-vis_ovis')

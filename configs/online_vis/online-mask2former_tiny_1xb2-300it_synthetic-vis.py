@@ -11,7 +11,9 @@ _base_ = [
     '../_base_/datasets/synthetic_pseudo_video_joint.py',
     '../_base_/schedules/vis_iter_300.py'
 ]
-num_classes = 6
+# the data's 6 classes, written out so that a plain Config.fromfile builds
+# the same model (tools apply `classes`: docs/class_set.md)
+__num_classes = 6
 feat = 32
 model = dict(
     backbone=dict(
@@ -24,7 +26,7 @@ model = dict(
         in_channels=[16, 32, 64, 128],
         feat_channels=feat,
         out_channels=feat,
-        num_things_classes=num_classes,
+        num_things_classes=__num_classes,
         num_queries=10,
         embed_dims=feat,
         pixel_decoder=dict(
@@ -42,8 +44,8 @@ model = dict(
                 self_attn_cfg=dict(embed_dims=feat, num_heads=4),
                 cross_attn_cfg=dict(embed_dims=feat, num_heads=4),
                 ffn_cfg=dict(embed_dims=feat, feedforward_channels=64))),
-        loss_cls=dict(class_weight=[1.0] * num_classes + [0.1])),
-    panoptic_fusion_head=dict(num_things_classes=num_classes),
+        loss_cls=dict(class_weight=[1.0] * __num_classes + [0.1])),
+    panoptic_fusion_head=dict(num_things_classes=__num_classes),
     train_cfg=dict(num_points=1024),
     test_cfg=dict(max_per_image=20),
     tracker=dict(det_score_thr=0.2, new_track_thr=0.3))

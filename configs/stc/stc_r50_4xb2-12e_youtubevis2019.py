@@ -16,8 +16,6 @@ _base_ = [
     '../_base_/datasets/youtube_vis_2019_frame_pairs.py',
     '../_base_/schedules/frame_pairs_sgd_12e.py'
 ]
-model = dict(bbox_head=dict(num_classes=40))
-
 val_evaluator = dict(
     outfile_prefix='work_dirs/submissions/stc_r50_youtubevis2019')
 test_evaluator = val_evaluator

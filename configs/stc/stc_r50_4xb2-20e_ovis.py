@@ -3,10 +3,9 @@
 # frames hold many, heavily occluded instances: more contrastive samples per
 # frame than for YouTube-VIS.
 _base_ = './stc_r50_4xb2-12e_youtubevis2019.py'
-num_classes = 25
-model = dict(
-    bbox_head=dict(num_classes=num_classes),
-    track_head=dict(num_samples=384))
+classes = __import__('mmvis_pretrain.datasets.ovis',
+                     fromlist=['_']).OVIS_CLASSES  # heads follow
+model = dict(track_head=dict(num_samples=384))
 dataset_type = 'OVISDataset'
 data_root = 'data/ovis/'
 train_dataloader = dict(

@@ -7,7 +7,9 @@ _base_ = [
     '../_base_/datasets/synthetic_vis_frame_pairs.py',
     '../_base_/schedules/vis_iter_300.py'
 ]
-num_classes = 6
+# the data's 6 classes, written out so that a plain Config.fromfile builds
+# the same model (tools apply `classes`: docs/class_set.md)
+__num_classes = 6
 feat = 32
 model = dict(
     backbone=dict(
@@ -19,7 +21,7 @@ model = dict(
         init_cfg=None),
     neck=dict(in_channels=[16, 32, 64, 128], out_channels=feat),
     bbox_head=dict(
-        num_classes=num_classes,
+        num_classes=__num_classes,
         in_channels=feat,
         feat_channels=feat,
         stacked_convs=2,

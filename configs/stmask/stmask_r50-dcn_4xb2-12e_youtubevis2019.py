@@ -13,9 +13,6 @@ _base_ = [
     '../_base_/datasets/youtube_vis_2019_frame_pairs.py',
     '../_base_/schedules/frame_pairs_sgd_12e.py'
 ]
-model = dict(
-    bbox_head=dict(num_classes=40), mask_head=dict(num_classes=40))
-
 val_evaluator = dict(
     outfile_prefix='work_dirs/submissions/stmask_r50-dcn_youtubevis2019')
 test_evaluator = val_evaluator

@@ -1,10 +1,8 @@
 # STMask R50-DCN, FCB(ada), on OVIS (25 classes), 20 epochs. The OVIS valid
 # JSON has no annotations: testing writes the submission archive.
 _base_ = './stmask_r50-dcn_4xb2-12e_youtubevis2019.py'
-num_classes = 25
-model = dict(
-    bbox_head=dict(num_classes=num_classes),
-    mask_head=dict(num_classes=num_classes))
+classes = __import__('mmvis_pretrain.datasets.ovis',
+                     fromlist=['_']).OVIS_CLASSES  # heads follow
 dataset_type = 'OVISDataset'
 data_root = 'data/ovis/'
 train_dataloader = dict(

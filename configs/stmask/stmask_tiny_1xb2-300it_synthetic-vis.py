@@ -7,7 +7,9 @@ _base_ = [
     '../_base_/datasets/synthetic_vis_frame_pairs.py',
     '../_base_/schedules/vis_iter_300.py'
 ]
-num_classes = 6
+# the data's 6 classes, written out so that a plain Config.fromfile builds
+# the same model (tools apply `classes`: docs/class_set.md)
+__num_classes = 6
 num_protos = 16
 feat = 32
 model = dict(
@@ -22,14 +24,14 @@ model = dict(
         init_cfg=None),
     neck=dict(in_channels=[16, 32, 64, 128], out_channels=feat),
     bbox_head=dict(
-        num_classes=num_classes,
+        num_classes=__num_classes,
         in_channels=feat,
         feat_channels=feat,
         num_protos=num_protos,
         track_channels=32),
     mask_head=dict(
         in_channels=feat,
-        num_classes=num_classes,
+        num_classes=__num_classes,
         num_protos=num_protos,
         proto_channels=(feat, feat, feat, None, feat, num_protos)),
     temporal_fusion=dict(

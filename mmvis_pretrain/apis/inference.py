@@ -49,6 +49,7 @@ from mmengine.structures import InstanceData
 
 from ..registry import DATASETS, MODELS, SCOPE
 from ..structures import decode_rle
+from ..utils.class_set import apply_class_set
 from ..utils.config_check import check_constructor_keys
 
 #: Transforms replaced by ``LoadImageFromNDArray``.
@@ -138,6 +139,9 @@ def init_vis_model(config: Union[str, Path, Config],
                         f'{type(config)}')
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
+    # `classes` / `num_classes` written through heads and data
+    # (docs/class_set.md); idempotent on an already applied config
+    apply_class_set(cfg)
     if 'model' not in cfg:
         raise KeyError(f'the config {cfg.filename} has no `model`')
     device = default_device() if device is None else str(device)

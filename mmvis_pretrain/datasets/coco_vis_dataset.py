@@ -17,6 +17,11 @@ def resolve_category_map(
 ) -> Tuple[Dict[str, str], Tuple[str, ...]]:
     """Resolve a category map and the target classes.
 
+    A named map with ``classes`` that are a subset of its target classes (a
+    config's class subset, ``docs/class_set.md``) keeps only the entries
+    whose target is in ``classes``: the other source categories are dropped
+    like any category outside the map.
+
     Args:
         category_map (str | dict): A name known to
             :func:`~.category_maps.get_category_map` or a
@@ -29,13 +34,22 @@ def resolve_category_map(
         classes as a tuple.
 
     Raises:
-        ValueError: if a dict map comes without ``classes``, or a target
-            name of the map is not among ``classes``.
+        ValueError: if a dict map comes without ``classes``, a target name
+            of a dict map is not among ``classes``, or ``classes`` names a
+            class that is not a target class of a named map.
     """
     if isinstance(category_map, str):
         mapping = get_category_map(category_map)
+        targets = get_target_classes(category_map)
         if classes is None:
-            classes = get_target_classes(category_map)
+            classes = targets
+        unknown = [c for c in classes if c not in targets]
+        if unknown:
+            raise ValueError(
+                f'classes {unknown} are not target classes of the category '
+                f'map {category_map!r} ({list(targets)})')
+        kept = set(classes)
+        mapping = {src: dst for src, dst in mapping.items() if dst in kept}
     else:
         mapping = dict(category_map)
         if classes is None:

@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from ..registry import MODELS
 from .benchmark_memory import max_rss_mb
 from .benchmark_timing import autocast_context, sync_device, timing_stats
+from .runtime_cfg import load_config
 from .split_dataset import init_scope
 
 #: Classes of YouTube-VIS 2019, the size the reference counts use.
@@ -109,7 +110,7 @@ def r50_decoupled_cfg(segmenter_cfg: str, size: str = 'dvis++',
     refiner of ``size``; stage 3 (so it has both), offline inference,
     ``chunk_size`` frames per refiner chunk. The config's own tracker
     (``MemoryBankTracker``) is replaced, not merged."""
-    cfg = Config.fromfile(segmenter_cfg)
+    cfg = load_config(segmenter_cfg)
     head = cfg.model.panoptic_head
     num_classes = int(head.num_things_classes)
     tracker, refiner = stage_module_cfgs(size, num_classes)

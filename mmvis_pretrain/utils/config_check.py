@@ -115,6 +115,8 @@ EXTRA_TOP_LEVEL_KEYS = frozenset({
     'auto_scale_lr', 'default_scope', 'randomness', 'log_level', 'env_cfg',
     'log_processor', 'visualizer', 'default_hooks', 'custom_hooks',
     'experiment_name', 'tta_model', 'tta_pipeline',
+    # mmvis_pretrain's class set (utils/class_set.py)
+    'classes', 'num_classes',
 })
 
 

@@ -6,7 +6,32 @@ from typing import Optional
 import torch
 from mmengine.config import Config
 
+from .class_set import apply_class_set
 from .config_check import check_config
+
+
+def load_config(config: str, cfg_options: Optional[dict] = None) -> Config:
+    """A config as the package's tools run it: the file, then
+    ``cfg_options`` (``--cfg-options``), then its class set written through
+    the model and data (:func:`~mmvis_pretrain.utils.class_set.
+    apply_class_set`: ``classes = (...)`` in a leaf changes heads and data
+    in one place).
+
+    Use it instead of ``Config.fromfile`` in scripts that build the
+    package's models or data sets from a config.
+
+    Args:
+        config (str): config file (``mmvis_pretrain::`` / ``mmdet::`` paths
+            too).
+        cfg_options (dict, optional): overrides merged before the class set.
+
+    Returns:
+        Config: the loaded config.
+    """
+    cfg = Config.fromfile(config)
+    if cfg_options is not None:
+        cfg.merge_from_dict(cfg_options)
+    return apply_class_set(cfg)
 
 
 def load_run_cfg(config: str,
@@ -16,7 +41,8 @@ def load_run_cfg(config: str,
                  amp: bool = False) -> Config:
     """The config of a ``tools/train.py`` / ``tools/test.py`` run.
 
-    The file, then ``--cfg-options``, then the work dir (CLI > config >
+    The file, then ``--cfg-options``, then the class set
+    (:func:`load_config`), then the work dir (CLI > config >
     ``./work_dirs/<config name>``, made absolute), then
     :func:`~mmvis_pretrain.utils.config_check.check_config` (misspelt
     top-level keys warn, unknown arguments of the package's classes raise
@@ -34,10 +60,8 @@ def load_run_cfg(config: str,
     Returns:
         Config: the run's config.
     """
-    cfg = Config.fromfile(config)
+    cfg = load_config(config, cfg_options)
     cfg.launcher = launcher
-    if cfg_options is not None:
-        cfg.merge_from_dict(cfg_options)
     if work_dir is not None:
         cfg.work_dir = work_dir
     elif cfg.get('work_dir', None) is None:

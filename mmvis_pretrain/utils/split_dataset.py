@@ -1,19 +1,10 @@
 """Build the data set of one split of a config (for the analysis tools)."""
-from typing import Optional
-
 from mmengine.config import Config, ConfigDict
 from mmengine.registry import init_default_scope
 
 from ..registry import DATASETS, SCOPE
+from .runtime_cfg import load_config
 from .setup_env import register_all_modules
-
-
-def load_config(path: str, cfg_options: Optional[dict] = None) -> Config:
-    """Load a config file and merge ``--cfg-options`` into it."""
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    return cfg
 
 
 def init_scope(cfg: Config) -> str:
@@ -43,3 +34,6 @@ def build_split_dataset(cfg: Config, split: str = 'train'):
     """The data set (wrappers included) of ``<split>_dataloader``."""
     init_scope(cfg)
     return DATASETS.build(dataset_config(cfg, split))
+
+
+__all__ = ['load_config', 'init_scope', 'dataset_config', 'build_split_dataset']

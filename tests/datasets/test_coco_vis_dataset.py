@@ -103,7 +103,21 @@ def test_bad_maps():
     with pytest.raises(ValueError, match='needs the target classes'):
         resolve_category_map({'car': 'sedan'})
     with pytest.raises(ValueError, match='not in the classes'):
-        resolve_category_map('coco_to_ytvis2019', classes=['person'])
+        resolve_category_map({'car': 'sedan'}, classes=['person'])
+    # a named map takes a subset of its targets (a config's class subset),
+    # but no class outside them (a typo would otherwise get no data)
+    with pytest.raises(ValueError, match=r"\['persn'\] are not target"):
+        resolve_category_map('coco_to_ytvis2019', classes=['persn'])
+
+
+def test_named_map_class_subset():
+    full, _ = resolve_category_map('coco_to_ytvis2019')
+    mapping, classes = resolve_category_map(
+        'coco_to_ytvis2019', classes=['sedan', 'person'])
+    assert classes == ('sedan', 'person')
+    assert mapping == {src: dst for src, dst in full.items()
+                       if dst in ('sedan', 'person')}
+    assert set(mapping.values()) == {'sedan', 'person'}
     with pytest.raises(KeyError, match='unknown category map'):
         resolve_category_map('coco_to_nothing')
 

@@ -6,7 +6,7 @@ import shutil
 import pytest
 from mmengine.config import Config
 
-from conftest import REPO, as_cli, tiny_vis_options
+from conftest import REPO, as_cli, joint_vis_options
 from tool_loader import load_tool
 
 EXAMPLE = osp.join(REPO, 'projects', 'example_project', 'configs',
@@ -30,17 +30,7 @@ def test_scope_resolves_from_any_directory(tmp_path):
 def test_example_config_trains_two_iterations(synthetic_root, tmp_path):
     cfg_file = tmp_path / 'exp.py'
     shutil.copy(EXAMPLE, cfg_file)
-    opts = tiny_vis_options(synthetic_root, 2)
-    ytvis = osp.join(synthetic_root, 'ytvis') + '/'
-    # the joint (pseudo-video + video) training set of the online config
-    opts.pop('train_dataloader.dataset.data_root')
-    opts.update({
-        'train_dataloader.dataset.datasets.0.data_root':
-        osp.join(synthetic_root, 'coco') + '/',
-        'train_dataloader.dataset.datasets.1.data_root': ytvis,
-        'val_evaluator.ann_file': ytvis + 'valid.json',
-        'test_evaluator.ann_file': ytvis + 'valid.json',
-    })
+    opts = joint_vis_options(synthetic_root, 2)
     runner = load_tool('tools/train.py').main(
         [str(cfg_file), '--work-dir', str(tmp_path / 'wd'), '--cfg-options',
          *as_cli(opts)])

@@ -21,7 +21,6 @@ import os.path as osp
 import re
 import sys
 
-from mmengine.config import Config
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -125,9 +124,13 @@ def compare(before_dir: str, after_dir: str, out=sys.stdout) -> int:
 
 
 def resolved_json(path: str, ignore_scope: bool = False) -> str:
-    """The resolved config at ``path`` as sorted, indented JSON (tuples as
-    lists; anything else JSON cannot hold as its ``str``)."""
-    cfg = Config.fromfile(path).to_dict()
+    """The resolved config at ``path`` as the tools run it (its class set
+    applied: :func:`mmvis_pretrain.utils.runtime_cfg.load_config`) as
+    sorted, indented JSON (tuples as lists; anything else JSON cannot hold
+    as its ``str``)."""
+    sys.path.insert(0, REPO)
+    from mmvis_pretrain.utils.runtime_cfg import load_config
+    cfg = load_config(path).to_dict()
     if ignore_scope:
         cfg = _drop_scope(cfg)
     return json.dumps(cfg, sort_keys=True, indent=1, default=str) + '\n'

@@ -1,5 +1,11 @@
 # COCO 2017 instance segmentation (mmdet's standard pipeline).
 dataset_type = 'CocoDataset'
+# The class set (docs/class_set.md): heads and data sets follow it; a leaf
+# config picks a subset with `classes = (...)` alone. (__import__: an
+# import statement would make mmengine read this file as a new-style,
+# lazy-import config.)
+classes = __import__('mmdet.datasets',
+                     fromlist=['_']).CocoDataset.METAINFO['classes']
 data_root = 'data/coco/'
 backend_args = None
 

@@ -11,6 +11,8 @@
 _base_ = './coco_pseudo_video_ytvis19_joint.py'
 
 data_root = 'data/ovis/'
+classes = __import__('mmvis_pretrain.datasets.ovis',
+                     fromlist=['_']).OVIS_CLASSES
 train_dataloader = dict(
     sampler=dict(source_ratio=[1, 0.75]),
     dataset=dict(datasets=[

@@ -3,6 +3,8 @@
 # YouTube-VIS 2021 clips at COCO : YTVIS21 = 1 : 1.5 (docs/joint_training.md).
 _base_ = './coco_pseudo_video_ytvis19_joint.py'
 
+classes = __import__('mmvis_pretrain.datasets.youtube_vis',
+                     fromlist=['_']).YTVIS_2021_CLASSES
 train_dataloader = dict(
     dataset=dict(datasets=[
         dict(

@@ -4,6 +4,8 @@ _base_ = './youtube_vis_2019.py'
 # JSON has "annotations": null and loads for inference. For local validation
 # split the train JSON with tools/dataset_converters/split_vis.py.
 dataset_type = 'OVISDataset'
+classes = __import__('mmvis_pretrain.datasets.ovis',
+                     fromlist=['_']).OVIS_CLASSES
 data_root = 'data/ovis/'
 train_dataloader = dict(
     dataset=dict(

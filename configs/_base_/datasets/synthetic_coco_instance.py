@@ -3,6 +3,8 @@
 _base_ = './coco_instance.py'
 
 dataset_type = 'SyntheticCocoDataset'
+classes = __import__('mmvis_pretrain.datasets.synthetic.categories',
+                     fromlist=['_']).SYNTHETIC_CLASSES
 data_root = 'data/synthetic/coco/'
 img_scale = (160, 120)
 

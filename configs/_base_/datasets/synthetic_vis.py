@@ -5,6 +5,8 @@
 _base_ = './youtube_vis_2019.py'
 
 dataset_type = 'SyntheticVISDataset'
+classes = __import__('mmvis_pretrain.datasets.synthetic.categories',
+                     fromlist=['_']).SYNTHETIC_CLASSES
 data_root = 'data/synthetic/ytvis/'
 img_scale = (160, 120)
 

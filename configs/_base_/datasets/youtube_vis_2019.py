@@ -9,6 +9,12 @@
 # that take a whole video per sample (mmdet's Mask2FormerVideo) switch to
 # DefaultSampler and YouTubeVISMetric (configs/mask2former_vis/).
 dataset_type = 'YouTubeVIS2019Dataset'
+# The class set (docs/class_set.md): heads and data sets follow it; a leaf
+# config picks a subset with `classes = (...)` alone.
+# (__import__: an import statement would make mmengine read this file as a
+# new-style, lazy-import config)
+classes = __import__('mmvis_pretrain.datasets.youtube_vis',
+                     fromlist=['_']).YTVIS_2019_CLASSES
 data_root = 'data/youtube_vis_2019/'
 backend_args = None
 

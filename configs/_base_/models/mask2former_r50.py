@@ -12,9 +12,6 @@ from mmengine import Config as __Config
 
 __mmdet = __Config.fromfile(__Config._get_cfg_path(
     'mmdet::mask2former/mask2former_r50_8xb2-lsj-50e_coco.py', '')[0])
-num_things_classes = __mmdet.num_things_classes
-num_stuff_classes = __mmdet.num_stuff_classes
-num_classes = __mmdet.num_classes
 embed_multi = __mmdet.embed_multi
 model = __mmdet.model
 optim_wrapper = __mmdet.optim_wrapper

@@ -10,7 +10,6 @@ from mmengine import Config as __Config
 __mmdet = __Config.fromfile(__Config._get_cfg_path(
     'mmdet::mask2former_vis/mask2former_r50_8xb2-8e_youtubevis2019.py',
     '')[0])
-num_classes = __mmdet.num_classes
 num_frames = __mmdet.num_frames
 embed_multi = __mmdet.embed_multi
 model = __mmdet.model

@@ -6,9 +6,9 @@
 # add `neck=dict(type='MSTM', ...)` (see configs/online_vis/).
 _base_ = './mask2former_r50.py'
 
-num_things_classes = 40
-num_stuff_classes = 0
-num_classes = num_things_classes + num_stuff_classes
+# 40 classes (YouTube-VIS 2019) until a config's `classes` sets them
+# (docs/class_set.md)
+__num_classes = 40
 model = dict(
     type='OnlineMask2FormerVIS',
     num_frames=3,
@@ -23,18 +23,18 @@ model = dict(
         mask_pad_value=0),
     panoptic_head=dict(
         type='Mask2FormerEmbedHead',
-        num_things_classes=num_things_classes,
-        num_stuff_classes=num_stuff_classes,
+        num_things_classes=__num_classes,
+        num_stuff_classes=0,
         embed_dims=256,
         num_embed_layers=3,
         loss_track=dict(
             type='ContrastiveTrackLoss',
             loss_weight=2.0,
             aux_loss_weight=3.0),
-        loss_cls=dict(class_weight=[1.0] * num_classes + [0.1])),
+        loss_cls=dict(class_weight=[1.0] * __num_classes + [0.1])),
     panoptic_fusion_head=dict(
-        num_things_classes=num_things_classes,
-        num_stuff_classes=num_stuff_classes),
+        num_things_classes=__num_classes,
+        num_stuff_classes=0),
     tracker=dict(
         type='MemoryBankTracker',
         match_thr=0.3,

@@ -4,7 +4,9 @@
 # head on stride-8 mask features) + a tracking head (4 convs, 256-d
 # embeddings) trained with the bi-directional contrastive loss, and the
 # memory-bank tracker at inference.
-num_classes = 40
+# 40 classes (YouTube-VIS 2019) until a config's `classes` sets them
+# (docs/class_set.md)
+__num_classes = 40
 model = dict(
     type='STC',
     data_preprocessor=dict(
@@ -35,7 +37,7 @@ model = dict(
     bbox_head=dict(
         type='CondInstBboxHead',
         num_params=169,
-        num_classes=num_classes,
+        num_classes=__num_classes,
         in_channels=256,
         stacked_convs=4,
         feat_channels=256,

@@ -8,7 +8,9 @@
 #           'adaptive' / 'aligned' per branch (paper: FCB(ada) = adaptive on
 #           all three, FCB(ali) = aligned on coeff + track)
 #   no TF:  temporal_fusion=None
-num_classes = 40
+# 40 classes (YouTube-VIS 2019) until a config's `classes` sets them
+# (docs/class_set.md)
+__num_classes = 40
 num_protos = 32
 model = dict(
     type='STMask',
@@ -43,7 +45,7 @@ model = dict(
         upsample_cfg=dict(mode='bilinear')),
     bbox_head=dict(
         type='STMaskHead',
-        num_classes=num_classes,
+        num_classes=__num_classes,
         in_channels=256,
         feat_channels=256,
         # FCA: 3x3 / 3x5 / 5x3 kernels, one footprint anchor each
@@ -76,7 +78,7 @@ model = dict(
         type='STMaskProtonet',
         in_channels=256,
         num_protos=num_protos,
-        num_classes=num_classes,
+        num_classes=__num_classes,
         max_masks_to_train=100,
         loss_mask_weight=6.125,
         with_seg_branch=False),
