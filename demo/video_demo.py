@@ -17,7 +17,9 @@ in order of first appearance, the same in both):
   --out       MP4 (mp4v) at the source frame rate; the colour of a track is
               a function of its id, so it stays the same over time;
   --png-dir   one PNG per frame (000000.png, ...): pixel = track id, 0 =
-              background (16-bit by default, --png-bits 8);
+              background; palette PNGs (ids as palette indices, coloured in
+              an image viewer) while ids fit 1..254, 16-bit grey for a frame
+              with a larger id (--png-format);
   --json      the official YouTube-VIS / OVIS results of the video (every
               track the model reports, as tools/test.py submits them;
               per-frame RLE masks, null where a track is absent) with a
@@ -82,8 +84,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument(
         '--png-dir', help='also write one id PNG per frame into this folder')
     parser.add_argument(
-        '--png-bits', type=int, choices=(8, 16), default=16,
-        help='bit depth of the id PNGs (8: at most 255 tracks). Default 16')
+        '--png-format', choices=IdPngWriter.FORMATS, default='auto',
+        help='id PNG format: palette (ids 1..254 as palette indices, '
+        'coloured in a viewer), 16bit (grey, ids up to 65535) or auto '
+        '(palette while a frame\'s ids fit, else 16-bit). Default auto')
     parser.add_argument(
         '--json', help='also write the tracks with RLE masks to this file')
     parser.add_argument(
@@ -290,7 +294,7 @@ def _run(args: argparse.Namespace) -> dict:
         png_writer: Optional[IdPngWriter] = None
         if args.png_dir:
             png_writer = IdPngWriter(stage.folder(args.png_dir), height,
-                                     width, bit_depth=args.png_bits)
+                                     width, png_format=args.png_format)
         json_path = stage.file(args.json) if args.json else None
         try:
             model = init_vis_model(args.config, args.checkpoint,

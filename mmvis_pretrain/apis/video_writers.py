@@ -22,9 +22,9 @@ import json
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
-import cv2
 import numpy as np
 
+from ..datasets.converters.id_png import MAX_PALETTE_INDEX, write_id_png
 from ..evaluation.functional.video_track_results import VideoTrackResults
 from ..structures.mask_ops import encode_rle
 from ..visualization.clip_writers import Mp4Writer  # noqa: F401 (re-export)
@@ -80,28 +80,44 @@ def _check_masks(masks: np.ndarray, num: int, height: int, width: int,
 class IdPngWriter:
     """One id PNG per frame: ``<out_dir>/<frame index:06d>.png``.
 
-    Pixel value = output track id (``>= 1``), ``0`` = background; 16-bit
-    grey PNGs hold ids up to 65535, 8-bit ones up to 255. Where masks
+    Pixel value = output track id (``>= 1``), ``0`` = background. Written by
+    :func:`~mmvis_pretrain.datasets.converters.id_png.write_id_png`, the
+    converters' writer, in one of three formats:
+
+    * ``'palette'``: 8-bit palette PNG, the ids as palette indices with the
+      VOC / DAVIS colours (an image viewer shows each track in a colour;
+      DAVIS / CVAT read them as instance masks); ids ``1..254`` (255 is
+      DAVIS' void, which the PNG mask converter reads as background);
+    * ``'16bit'``: 16-bit grey, ids ``1..65535`` (dark in a viewer);
+    * ``'auto'`` (default): a palette PNG for every frame whose ids are all
+      ``<= 254``, a 16-bit one for a frame with a larger id (a long video
+      with many tracks), so each file holds its ids exactly.
+
+    Read back with :func:`~mmvis_pretrain.datasets.converters.id_png.
+    read_id_png` or ``np.array(PIL.Image.open(path))`` (both formats);
+    ``cv2.imread`` turns palette PNGs into colour images. Where masks
     overlap, the higher scoring instance wins (masks are painted in
-    ascending score order; without scores, later instances win). Read back
-    with ``cv2.imread(path, cv2.IMREAD_UNCHANGED)`` or ``PIL.Image.open``.
+    ascending score order; without scores, later instances win).
 
     Args:
         out_dir (str | Path): Output folder (created).
         height (int): Frame height.
         width (int): Frame width.
-        bit_depth (int): 16 or 8. Defaults to 16.
+        png_format (str): ``'auto'``, ``'palette'`` or ``'16bit'``.
     """
 
+    FORMATS = ('auto', 'palette', '16bit')
+
     def __init__(self, out_dir: PathLike, height: int, width: int,
-                 bit_depth: int = 16) -> None:
-        if bit_depth not in (8, 16):
-            raise ValueError(f'bit_depth must be 8 or 16, got {bit_depth}')
+                 png_format: str = 'auto') -> None:
+        if png_format not in self.FORMATS:
+            raise ValueError(f'png_format must be one of {self.FORMATS}, '
+                             f'got {png_format!r}')
         self.out_dir = Path(out_dir)
         self.out_dir.mkdir(parents=True, exist_ok=True)
         self.height, self.width = int(height), int(width)
-        self.dtype = np.uint16 if bit_depth == 16 else np.uint8
-        self.max_id = int(np.iinfo(self.dtype).max)
+        self.png_format = png_format
+        self.max_id = MAX_PALETTE_INDEX if png_format == 'palette' else 65535
 
     def path(self, frame_index: int) -> Path:
         """The PNG of frame ``frame_index``."""
@@ -117,7 +133,7 @@ class IdPngWriter:
             scores (Sequence[float], optional): Scores ``(M,)``.
 
         Returns:
-            np.ndarray: ``(H, W)`` id image of the writer's dtype.
+            np.ndarray: ``(H, W)`` uint16 id image.
         """
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         masks = _check_masks(masks, len(ids), self.height, self.width,
@@ -126,11 +142,12 @@ class IdPngWriter:
         if len(bad):
             raise ValueError(
                 f'{self.out_dir}: ids {sorted(set(bad.tolist()))} do not fit '
-                f'a {8 * self.dtype().itemsize}-bit id PNG (1..{self.max_id}'
-                '; 0 is background)')
+                f'a {self.png_format} id PNG (1..{self.max_id}; 0 is '
+                'background)' + ("; use png_format='auto' or '16bit'"
+                                 if self.png_format == 'palette' else ''))
         order = np.arange(len(ids)) if scores is None else np.argsort(
             np.asarray(scores, dtype=np.float64).reshape(-1), kind='stable')
-        out = np.zeros((self.height, self.width), dtype=self.dtype)
+        out = np.zeros((self.height, self.width), dtype=np.uint16)
         for i in order:
             out[masks[i]] = ids[i]
         return out
@@ -139,8 +156,11 @@ class IdPngWriter:
               scores: Optional[Sequence[float]] = None) -> Path:
         """Write the id PNG of one frame; returns its path."""
         path = self.path(frame_index)
-        if not cv2.imwrite(str(path), self.id_map(masks, ids, scores)):
-            raise OSError(f'could not write {path}')
+        id_map = self.id_map(masks, ids, scores)
+        sixteen_bit = self.png_format == '16bit' or (
+            self.png_format == 'auto' and id_map.size
+            and int(id_map.max()) > MAX_PALETTE_INDEX)
+        write_id_png(path, id_map, sixteen_bit=bool(sixteen_bit))
         return path
 
 

@@ -13,12 +13,14 @@ import cv2
 import numpy as np
 import pycocotools.mask as mask_util
 import pytest
+from PIL import Image
 
 from mmvis_pretrain.apis import (DEFAULT_FPS, IdPngWriter,
                                  ImageSequenceSource, Mp4Writer, TrackIdMap,
                                  TracksJsonWriter, VideoFileSource, encode_rle,
                                  natural_sorted, open_frame_source)
 from mmvis_pretrain.apis.video_sources import FrameDecodeError
+from mmvis_pretrain.datasets.converters.id_png import read_id_png
 from mmvis_pretrain.apis.staged_outputs import (
     OutputPathError, StagedOutputs, check_output_file, check_output_folder)
 
@@ -249,29 +251,52 @@ def test_track_id_map_first_appearance_order():
 
 def test_id_png_writer(tmp_path):
     masks = np.stack([_rect((10, 10, 50, 40)), _rect((30, 20, 90, 60))])
-    writer = IdPngWriter(tmp_path / 'ids', H, W)
-    # id 300 scores higher: it wins the overlap
+    writer = IdPngWriter(tmp_path / 'ids', H, W)  # 'auto'
+    # id 300 scores higher: it wins the overlap; an id over 254 makes the
+    # frame a 16-bit PNG
     path = writer.write(4, masks, [3, 300], scores=[0.5, 0.9])
     assert path.name == '000004.png'
-    ids = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    assert ids.dtype == np.uint16 and ids.shape == (H, W)
-    expected = np.zeros((H, W), dtype=np.uint16)
+    assert Image.open(path).mode == 'I;16'
+    ids = read_id_png(path)
+    assert ids.shape == (H, W)
+    expected = np.zeros((H, W), dtype=np.int64)
     expected[10:40, 10:50] = 3
     expected[20:60, 30:90] = 300
     assert np.array_equal(ids, expected)
     # lower score for 300: 3 wins the overlap
     ids = writer.id_map(masks, [3, 300], scores=[0.9, 0.5])
     assert ids[25, 40] == 3 and ids[50, 80] == 300 and ids[0, 0] == 0
+    # ids up to 254: a palette PNG, coloured in a viewer (VOC colours),
+    # the ids as palette indices
+    path = writer.write(6, masks, [1, 2], scores=[0.5, 0.9])
+    img = Image.open(path)
+    assert img.mode == 'P'
+    rgb = np.array(img.convert('RGB'))
+    assert rgb[0, 0].tolist() == [0, 0, 0]
+    assert rgb[15, 15].tolist() == [128, 0, 0]  # id 1
+    assert rgb[50, 80].tolist() == [0, 128, 0]  # id 2
+    assert np.array_equal(read_id_png(path),
+                          np.where(expected == 300, 2,
+                                   np.where(expected == 3, 1, 0)))
     # no instances: all background
     path = writer.write(5, np.zeros((0, H, W), bool), [])
-    assert not cv2.imread(str(path), cv2.IMREAD_UNCHANGED).any()
+    assert not read_id_png(path).any()
 
-    writer8 = IdPngWriter(tmp_path / 'ids8', H, W, bit_depth=8)
-    path = writer8.write(0, masks[:1], [255])
-    ids = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    assert ids.dtype == np.uint8 and ids[20, 20] == 255
-    with pytest.raises(ValueError, match=r'ids \[300\] do not fit a 8-bit'):
-        writer8.write(1, masks, [3, 300])
+    palette = IdPngWriter(tmp_path / 'pal', H, W, png_format='palette')
+    path = palette.write(0, masks[:1], [254])
+    assert Image.open(path).mode == 'P' and read_id_png(path)[20, 20] == 254
+    with pytest.raises(ValueError, match=r"ids \[255, 300\] do not fit a "
+                       r"palette id PNG \(1..254; 0 is background\); use "
+                       r"png_format='auto'"):
+        palette.write(1, masks, [255, 300])
+    sixteen = IdPngWriter(tmp_path / '16', H, W, png_format='16bit')
+    path = sixteen.write(0, masks[:1], [5])
+    assert Image.open(path).mode == 'I;16' and read_id_png(path)[20, 20] == 5
+    assert cv2.imread(str(path), cv2.IMREAD_UNCHANGED)[20, 20] == 5
+    with pytest.raises(ValueError, match='png_format must be one of'):
+        IdPngWriter(tmp_path / 'x', H, W, png_format='8')
+    with pytest.raises(ValueError, match=r'ids \[70000\] do not fit'):
+        writer.write(1, masks[:1], [70000])
     with pytest.raises(ValueError, match=r'ids \[0\] do not fit'):
         writer.write(1, masks[:1], [0])
     with pytest.raises(ValueError, match=r'masks must have shape \(1, 64, '

@@ -23,6 +23,7 @@ import numpy as np
 import pycocotools.mask as mask_util
 import pytest
 import torch
+from PIL import Image
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(REPO, 'tests', 'apis'))
@@ -32,6 +33,8 @@ from vis_demo_helpers import (CLASSES, SCRIPT, H, W,  # noqa: E402
                               scripted_config, tiny_masktrack_config)
 
 from mmvis_pretrain.apis import Mp4Writer  # noqa: E402
+from mmvis_pretrain.datasets.converters.id_png import \
+    read_id_png  # noqa: E402
 from mmvis_pretrain.visualization import instance_color  # noqa: E402
 
 #: Output ids of the scripted model's track ids (first appearance order;
@@ -107,16 +110,17 @@ def _check_scripted_outputs(out, png_dir, json_file, fps, frame_names):
     assert (len(frames), out_fps, width, height) == (6, fps, W, H)
 
     for t in range(6):
-        ids = cv2.imread(osp.join(png_dir, f'{t:06d}.png'),
-                         cv2.IMREAD_UNCHANGED)
-        assert ids.dtype == np.uint16 and ids.shape == (H, W)
+        path = osp.join(png_dir, f'{t:06d}.png')
+        assert Image.open(path).mode == 'P'  # ids <= 254: palette (auto)
+        ids = read_id_png(path)
+        assert ids.shape == (H, W)
         assert np.array_equal(ids, _expected_ids(t)), t
     # spot checks of the rules
-    ids2 = cv2.imread(osp.join(png_dir, '000002.png'), cv2.IMREAD_UNCHANGED)
+    ids2 = read_id_png(osp.join(png_dir, '000002.png'))
     assert ids2[25, 20] == 1  # id 0 (0.9) over id 9 (0.5)
     assert ids2[35, 20] == 3  # id 9 alone
     assert ids2[55, 5] == 0  # id 5 (score 0.1) is dropped
-    ids4 = cv2.imread(osp.join(png_dir, '000004.png'), cv2.IMREAD_UNCHANGED)
+    ids4 = read_id_png(osp.join(png_dir, '000004.png'))
     assert ids4[40, 86] == 2  # the second piece of id 7
 
     # --json: the official results of the video (every track, no score
@@ -229,7 +233,7 @@ def test_demo_masktrack_rcnn_on_mp4(tmp_path):
     summary = video_demo.main([
         video, config, checkpoint, '--out', str(out), '--png-dir',
         str(png_dir), '--json', str(json_file), '--score-thr', '0',
-        '--png-bits', '16'
+        '--png-format', '16bit'
     ])
     frames, fps, width, height = _read_mp4(out)
     assert (len(frames), fps, width, height) == (6, 25.0, W, H)
