@@ -47,7 +47,6 @@ from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
-from mmdet.structures import DetDataSample
 from mmdet.structures.mask import BitmapMasks, PolygonMasks
 from mmengine.config import DictAction
 from mmengine.structures import InstanceData
@@ -184,13 +183,10 @@ def draw_tracks(visualizer: ClipLocalVisualizer, frame_bgr: np.ndarray,
         masks=inst['masks'])
     if inst['bboxes'] is not None:
         pred.bboxes = torch.from_numpy(inst['bboxes'])
-    sample = DetDataSample()
-    sample.pred_track_instances = pred
-    # instances are filtered already: draw every one of them
-    visualizer.add_datasample(
-        'frame', np.ascontiguousarray(frame_bgr[..., ::-1]), sample,
-        draw_gt=False, draw_pred=True, pred_score_thr=float('-inf'))
-    return visualizer.get_image()
+    # instances are filtered already: draw every one of them (raster, no
+    # matplotlib canvas: docs/benchmarks.md, rendering)
+    return visualizer.draw_instances(
+        np.ascontiguousarray(frame_bgr[..., ::-1]), pred)
 
 
 def check_outputs(args: argparse.Namespace) -> None:

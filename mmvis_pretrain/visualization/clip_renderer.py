@@ -15,20 +15,21 @@ instance id (:func:`.drawing_utils.instance_color`), so one object keeps its
 colour in all frames of a clip; samples without ids are coloured by instance
 index.
 
-Drawing reuses mmengine's ``Visualizer`` primitives (``draw_binary_masks``,
-``draw_polygons``, ``draw_bboxes``, ``draw_texts``) through
-:class:`ClipLocalVisualizer`, a registered subclass of mmdet's
-``TrackLocalVisualizer``: the primitives blend masks exactly (pixels outside
-every mask come back unchanged, the canvas round trip is lossless), give
-anti-aliased text for free, and a registered class lets configs select it
-(``visualizer = dict(type='ClipLocalVisualizer')``) for ``TrackVisualization
-Hook`` as well. We do *not* reuse ``TrackLocalVisualizer._draw_instances``
-itself, because it (1) reads ``instances_id`` whereas ``PackTrackInputs``
-writes ``instances_ids``, (2) picks colours with ``np.random.seed(id)``, which
-resets numpy's global RNG (and with it the random augmentations of the
-pipeline being browsed) and only chooses among 10 seaborn colours, so two ids
-often share a colour, (3) needs masks as arrays (not ``BitmapMasks`` /
-``PolygonMasks``) and (4) paints the masks over the labels.
+Drawing is raster (:mod:`.raster`: numpy alpha blending, OpenCV lines and
+anti-aliased text) straight into the frame, not through mmengine's
+matplotlib canvas, which cost 150-500 ms per frame (measured; see
+:mod:`.raster`): pixels outside every mask and label come back unchanged.
+:class:`ClipLocalVisualizer` is a registered subclass of mmdet's
+``TrackLocalVisualizer``, so its inherited ``add_datasample`` serves mmdet's
+``TrackVisualizationHook`` and configs can select it (``visualizer =
+dict(type='ClipLocalVisualizer')``). We do *not* reuse
+``TrackLocalVisualizer._draw_instances`` itself, because it (1) reads
+``instances_id`` whereas ``PackTrackInputs`` writes ``instances_ids``, (2)
+picks colours with ``np.random.seed(id)``, which resets numpy's global RNG
+(and with it the random augmentations of the pipeline being browsed) and
+only chooses among 10 seaborn colours, so two ids often share a colour, (3)
+needs masks as arrays (not ``BitmapMasks`` / ``PolygonMasks``), (4) paints
+the masks over the labels and (5) draws through the matplotlib canvas.
 
 Colours and conversions live in :mod:`.drawing_utils`; :mod:`.clip_writers`
 turns the rendered frames into files.
@@ -40,16 +41,16 @@ from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
 from mmdet.structures import DetDataSample
-from mmdet.structures.mask import bitmap_to_polygon
 from mmdet.visualization import TrackLocalVisualizer
 from mmengine.structures import InstanceData
 
 from ..registry import VISUALIZERS
 from ..structures.mask_ops import mask_boxes
-from .drawing_utils import (Color, boxes_to_array, clip_boxes, instance_color,
-                            label_font_size, label_size, place_labels,
-                            instance_keys, masks_to_array, sample_name,
+from .drawing_utils import (boxes_to_array, clip_boxes, instance_color,
+                            instance_keys, label_font_size, label_size,
+                            masks_to_array, place_labels, sample_name,
                             to_numpy, unpack_sample)
+from .raster import blend_masks, draw_boxes, draw_label
 
 
 # --------------------------------------------------------------------------
@@ -63,7 +64,8 @@ class ClipLocalVisualizer(TrackLocalVisualizer):
     ``add_datasample`` is inherited, so ``TrackVisualizationHook`` can use it)
     whose :meth:`_draw_instances` colours by :func:`instance_color` of the
     instance id, accepts ``BitmapMasks`` / ``PolygonMasks`` and draws labels
-    above the masks. :meth:`draw_clip` renders a whole packed sample.
+    above the masks, raster (:mod:`.raster`). :meth:`draw_instances` draws
+    one frame's instances, :meth:`draw_clip` a whole packed sample.
 
     Args:
         name (str): Instance name. Defaults to 'visualizer'.
@@ -75,8 +77,8 @@ class ClipLocalVisualizer(TrackLocalVisualizer):
         draw_bbox (bool): Draw boxes. Defaults to True.
         draw_text (bool): Draw ``"<class> #<id>"`` labels. Defaults to True.
         draw_contour (bool): Draw white mask contours. Defaults to True.
-        font_size (int, optional): Label font size, the same for every
-            label of a frame. Defaults to None: from the frame size
+        font_size (int, optional): Label cap height in pixels, the same for
+            every label of a frame. Defaults to None: from the frame size
             (:func:`label_font_size`, about 1/30 of the shorter side, 7 to
             24).
     """
@@ -122,84 +124,62 @@ class ClipLocalVisualizer(TrackLocalVisualizer):
             texts.append(text)
         return texts
 
-    # -- drawing steps -------------------------------------------------------
-    def _draw_masks(self, masks: np.ndarray, colors: List[Color]) -> None:
-        """Alpha-blend the filled masks and outline them."""
-        keep = masks.reshape(len(masks), -1).any(axis=1)
-        if not keep.any():
-            return
-        masks = masks[keep]
-        colors = [c for c, k in zip(colors, keep) if k]
-        self.draw_binary_masks(masks, colors=colors, alphas=self.alpha)
-        if self.draw_contour:
-            polygons = []
-            for mask in masks:
-                contours, _ = bitmap_to_polygon(mask)
-                polygons.extend(c for c in contours if len(c) > 2)
-            if polygons:
-                self.draw_polygons(
-                    polygons, edge_colors='w', alpha=self.alpha,
-                    line_widths=1)
-
-    def _draw_boxes(self, boxes: np.ndarray, colors: List[Color]) -> None:
-        """Draw box edges in the instance colours."""
-        self.draw_bboxes(
-            boxes, edge_colors=colors, alpha=max(self.alpha, 0.8),
-            line_widths=self.line_width)
-
-    def _draw_labels(self, boxes: np.ndarray, texts: List[str],
-                     colors: List[Color]) -> None:
-        """Draw the labels at the top-left corner of each box, one font
-        size per frame, kept inside the frame and apart from each other
-        where there is room (:func:`place_labels`)."""
-        font_size = self.font_size or label_font_size(self.height,
-                                                      self.width)
-        sizes = [label_size(text, font_size) for text in texts]
-        positions = place_labels(boxes[:, :2] + self.line_width, sizes,
-                                 self.height, self.width)
-        for position, text, color in zip(positions, texts, colors):
-            self.draw_texts(
-                text,
-                position,
-                colors='black',
-                font_sizes=font_size,
-                bboxes=[{
-                    'facecolor': [c / 255 for c in color],
-                    'alpha': 0.8,
-                    'pad': 0.5,
-                    'edgecolor': 'none'
-                }])
-
-    def _draw_instances(self, image: np.ndarray,
-                        instances: InstanceData) -> np.ndarray:
-        """Draw ``instances`` on the RGB ``image``; returns the RGB result.
+    # -- drawing ------------------------------------------------------------
+    def draw_instances(self, image: np.ndarray,
+                       instances: Optional[InstanceData]) -> np.ndarray:
+        """Draw ``instances`` on a copy of the RGB ``image``.
 
         Order: masks (blended into the pixels), then contours, boxes and
-        labels on top so the labels stay readable.
+        labels on top so the labels stay readable. One font size per frame
+        (:func:`label_font_size` unless ``font_size``); labels start at the
+        top-left corner of their box and are kept inside the frame and
+        apart (:func:`place_labels`).
+
+        Args:
+            image (np.ndarray): ``(H, W, 3)`` RGB ``uint8``.
+            instances (InstanceData, optional): ``masks`` (any mmdet mask
+                type, RLE lists, arrays or tensors ``(M, H, W)``),
+                ``bboxes``, ``labels``, ``scores``, ids (``instances_id`` /
+                ``instances_ids``).
+
+        Returns:
+            np.ndarray: The drawn ``(H, W, 3)`` RGB ``uint8`` frame.
         """
-        self.set_image(image)
+        out = np.array(image, dtype=np.uint8, copy=True, order='C')
         if instances is None or len(instances) == 0:
-            return self.get_image()
-        height, width = image.shape[:2]
+            return out
+        height, width = out.shape[:2]
         keys, are_ids = instance_keys(instances)
         colors = [instance_color(k) for k in keys]
         masks = masks_to_array(instances.masks, height, width) \
             if 'masks' in instances else None
         if masks is not None:
-            self._draw_masks(masks, colors)
+            blend_masks(out, masks, colors, alpha=self.alpha,
+                        contour_alpha=self.alpha if self.draw_contour else 0)
         if 'bboxes' in instances:
             boxes = boxes_to_array(instances.bboxes)
         elif masks is not None:
             boxes = mask_boxes(masks)
         else:
-            return self.get_image()
+            return out
         clip_boxes(boxes, height, width)
         if self.draw_bbox and 'bboxes' in instances:
-            self._draw_boxes(boxes, colors)
+            draw_boxes(out, boxes, colors, line_width=int(self.line_width),
+                       alpha=max(self.alpha, 0.8))
         if self.draw_text:
-            self._draw_labels(boxes, self.instance_texts(
-                instances, keys, are_ids), colors)
-        return self.get_image()
+            texts = self.instance_texts(instances, keys, are_ids)
+            font_size = self.font_size or label_font_size(height, width)
+            sizes = [label_size(text, font_size) for text in texts]
+            positions = place_labels(boxes[:, :2] + self.line_width, sizes,
+                                     height, width)
+            for (x, y), text, color in zip(positions, texts, colors):
+                draw_label(out, text, x, y, font_size, color, alpha=0.8)
+        return out
+
+    def _draw_instances(self, image: np.ndarray,
+                        instances: InstanceData) -> np.ndarray:
+        """mmdet's hook for ``add_datasample``: :meth:`draw_instances`."""
+        return self.draw_instances(image, instances)
 
     # -- public API ----------------------------------------------------------
     def draw_frame(self, image: np.ndarray,
@@ -208,7 +188,7 @@ class ClipLocalVisualizer(TrackLocalVisualizer):
         instances = None
         if data_sample is not None and 'gt_instances' in data_sample:
             instances = data_sample.gt_instances
-        return self._draw_instances(image, instances)
+        return self.draw_instances(image, instances)
 
     def draw_clip(self, sample: Dict[str, Any],
                   bgr: bool = True) -> 'RenderedSample':

@@ -155,18 +155,21 @@ def clip_boxes(boxes: np.ndarray, height: int, width: int) -> np.ndarray:
 
 
 def label_font_size(height: int, width: int) -> int:
-    """Label font size (pt at the visualizer's dpi) from the frame size:
-    about 1/30 of the shorter side, 7 to 24, the same for every label of a
-    frame (mmdet scales it by the box area, which makes the labels of
-    small objects unreadable on large frames)."""
+    """Label font size (cap height in pixels) from the frame size: about
+    1/30 of the shorter side, 7 to 24, the same for every label of a frame
+    (mmdet scales it by the box area, which makes the labels of small
+    objects unreadable on large frames)."""
     return int(np.clip(round(min(height, width) / 30), 7, 24))
 
 
 def label_size(text: str, font_size: int) -> Tuple[float, float]:
-    """Approximate ``(width, height)`` in pixels of a one-line label with
-    its padded background box, on the generous side (DejaVu Sans at the
-    visualizer's 100 dpi draws ~0.75 px per pt and character)."""
-    return 0.8 * font_size * len(text) + 6, 1.6 * font_size + 4
+    """``(width, height)`` in pixels of a one-line label with its padded
+    background box, as :func:`~.raster.draw_label` draws it (OpenCV's
+    text extents)."""
+    from .raster import label_pad, text_box
+    w, h, base = text_box(text, font_size)
+    pad = label_pad(font_size)
+    return float(w + 2 * pad), float(h + base + 2 * pad)
 
 
 def place_labels(anchors: np.ndarray, sizes: Sequence[Tuple[float, float]],
@@ -175,11 +178,11 @@ def place_labels(anchors: np.ndarray, sizes: Sequence[Tuple[float, float]],
 
     Each label starts at its anchor (the top-left corner of its box),
     shifted left / up as needed to fit in the frame; a label that would
-    overlap one already placed moves down by its own height (then, if the
-    frame's bottom is reached, up from the anchor) until it is free, or
-    stays at its first in-frame position when no free place exists (a
-    crowded frame). Labels are placed in the given order: earlier ones
-    keep their anchor.
+    overlap one already placed moves to the nearest free height in its
+    column (searched in steps of a quarter of its height, nearer first,
+    below before above at equal distance), or stays at its first in-frame
+    position when the column has no free place (a crowded frame). Labels
+    are placed in the given order: earlier ones keep their anchor.
 
     Args:
         anchors (np.ndarray): ``(N, 2)`` x, y.
@@ -191,22 +194,26 @@ def place_labels(anchors: np.ndarray, sizes: Sequence[Tuple[float, float]],
     """
     anchors = np.asarray(anchors, dtype=np.float64).reshape(-1, 2)
     out = np.zeros_like(anchors)
-    placed = []
-
-    def fits(x, y, w, h):
-        return all(x + w <= px or px + pw <= x or y + h <= py or py + ph <= y
-                   for px, py, pw, ph in placed)
-
+    placed = np.zeros((0, 4))  # x, y, w, h
     for i in range(len(anchors)):
-        w, h = sizes[i]
+        w, h = (float(v) for v in sizes[i])
         x = float(np.clip(anchors[i, 0], 0, max(width - w, 0)))
         y0 = float(np.clip(anchors[i, 1], 0, max(height - h, 0)))
-        candidates = [y0 + k * h for k in range(int(height // max(h, 1)) + 1)
-                      if y0 + k * h + h <= height]
-        candidates += [y0 - k * h for k in range(1, int(y0 // max(h, 1)) + 1)]
-        y = next((c for c in candidates if fits(x, c, w, h)), y0)
+        step = max(h / 4, 1.0)
+        ys = np.concatenate([[y0], np.arange(0.0, max(height - h, 0) + 1e-6,
+                                             step), [max(height - h, 0.0)]])
+        # nearest first; below before above at equal distance
+        ys = ys[np.lexsort((ys < y0, np.abs(ys - y0)))]
+        if len(placed):
+            px, py, pw, ph = placed.T
+            column = ~((x + w <= px) | (px + pw <= x))
+            py, ph = py[column], ph[column]
+            free = ~((ys[:, None] < py + ph) & (py < ys[:, None] + h)).any(1)
+            y = float(ys[np.argmax(free)]) if free.any() else y0
+        else:
+            y = y0
         out[i] = (x, y)
-        placed.append((x, y, w, h))
+        placed = np.vstack([placed, [x, y, w, h]])
     return out
 
 

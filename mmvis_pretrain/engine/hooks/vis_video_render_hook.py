@@ -21,6 +21,7 @@ from mmengine.logging import print_log
 
 from ...apis.staged_outputs import StagedOutputs
 from ...registry import HOOKS
+from ...visualization.clip_renderer import ClipLocalVisualizer
 from ...visualization.clip_writers import Mp4Writer
 
 
@@ -78,10 +79,18 @@ class VISVideoRenderHook(Hook):
                               meta.get('video_length', 1)))
         image = mmcv.imread(meta['img_path'], channel_order='rgb')
         visualizer = runner.visualizer
-        visualizer.add_datasample(
-            'frame', image, data_sample=frame, draw_gt=False,
-            draw_pred=True, pred_score_thr=self.score_thr)
-        drawn = visualizer.get_image()
+        if isinstance(visualizer, ClipLocalVisualizer):
+            # raster drawing, without mmengine's canvas round trip
+            pred = frame.get('pred_track_instances')
+            if pred is not None and 'scores' in pred:
+                pred = pred[pred.scores > self.score_thr]
+            drawn = visualizer.draw_instances(
+                image, None if pred is None else pred.cpu())
+        else:
+            visualizer.add_datasample(
+                'frame', image, data_sample=frame, draw_gt=False,
+                draw_pred=True, pred_score_thr=self.score_thr)
+            drawn = visualizer.get_image()
         state = self._open.get(key)
         if state is None:
             final = osp.join(self._folder(runner),
