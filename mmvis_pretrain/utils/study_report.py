@@ -1,0 +1,227 @@
+"""The results of a study (:mod:`.study_runner` summaries) as tables and
+plots: per arm and stage the mean +- std over seeds of every metric, the
+paired bootstrap intervals of the declared comparisons (:mod:`.
+study_stats`), the metric against the fine-tuning iterations and against
+an arm's ``x`` (e.g. the number of training videos).
+
+Writes ``results.json`` (everything), ``results.md`` (the tables) and
+``<stage>_vs_iters.png`` / ``<stage>_vs_x.png`` into the results dir
+(matplotlib, Agg).
+"""
+import glob
+import json
+import os.path as osp
+from typing import Any, Dict, List, Optional
+
+from .study_spec import run_key, stage_source
+from .study_stats import mean_std, paired_bootstrap_ci
+
+__all__ = ['collect_summaries', 'aggregate', 'write_study_report']
+
+
+def collect_summaries(results_dir: str) -> Dict[str, dict]:
+    """``{run key: summary}`` of ``<results_dir>/runs/*.json``."""
+    out = {}
+    for path in sorted(glob.glob(osp.join(results_dir, 'runs', '*.json'))):
+        with open(path) as f:
+            out[osp.basename(path)[:-5]] = json.load(f)
+    return out
+
+
+def _arm_runs(spec: dict, summaries: Dict[str, dict], arm: str,
+              stage: str) -> Dict[int, dict]:
+    source = stage_source(spec, arm, stage)
+    if source is None:
+        return {}
+    return {seed: summaries[run_key(source, stage, seed)]
+            for seed in spec['seeds']
+            if run_key(source, stage, seed) in summaries}
+
+
+def aggregate(spec: dict, summaries: Dict[str, dict],
+              num_samples: int = 10000, level: float = 0.95) -> dict:
+    """Per stage: ``arms`` (metric -> mean / std / n / values by seed at
+    the last iteration; ``curve``: metric per evaluated iteration;
+    ``extra``: the extra evaluations) and ``comparisons`` (paired bootstrap
+    of the stage's primary metric and of each extra evaluation's)."""
+    out = {}
+    for stage in spec['stages']:
+        primary = spec['metrics'][stage]
+        arms, comparisons = {}, []
+        for arm in spec['arms']:
+            runs = _arm_runs(spec, summaries, arm, stage)
+            if not runs:
+                continue
+            last = {seed: run['metrics'][str(run['iters'])]
+                    for seed, run in runs.items()}
+            keys = sorted(set.intersection(*(set(m) for m in last.values())))
+            entry = dict(
+                label=spec['arms'][arm].get('label', arm),
+                x=spec['arms'][arm].get('x'),
+                group=spec['arms'][arm].get('group'),
+                seeds=sorted(runs),
+                metrics={k: dict(mean_std([last[s][k] for s in sorted(runs)]),
+                                 values={str(s): last[s][k]
+                                         for s in sorted(runs)})
+                         for k in keys})
+            iters = sorted({int(i) for run in runs.values()
+                            for i in run['metrics']})
+            entry['curve'] = {
+                str(i): mean_std([run['metrics'][str(i)][primary]
+                                  for run in runs.values()
+                                  if str(i) in run['metrics']])
+                for i in iters}
+            extra_names = sorted(set.intersection(
+                *(set(run.get('extra') or {}) for run in runs.values())))
+            entry['extra'] = {
+                name: dict(mean_std([runs[s]['extra'][name][primary]
+                                     for s in sorted(runs)]),
+                           values={str(s): runs[s]['extra'][name][primary]
+                                   for s in sorted(runs)})
+                for name in extra_names
+                if all(primary in runs[s]['extra'][name] for s in runs)}
+            arms[arm] = entry
+        for a, b in spec.get('comparisons') or []:
+            if a not in arms or b not in arms:
+                continue
+            for evaluation in [None] + sorted(set(arms[a]['extra'])
+                                              & set(arms[b]['extra'])):
+                if evaluation is None:
+                    va = arms[a]['metrics'].get(primary, {}).get('values')
+                    vb = arms[b]['metrics'].get(primary, {}).get('values')
+                else:
+                    va = arms[a]['extra'][evaluation]['values']
+                    vb = arms[b]['extra'][evaluation]['values']
+                if not va or not vb:
+                    continue
+                seeds = sorted(set(va) & set(vb), key=int)
+                if len(seeds) < 2:
+                    continue
+                ci = paired_bootstrap_ci([va[s] for s in seeds],
+                                         [vb[s] for s in seeds],
+                                         num_samples=num_samples,
+                                         level=level)
+                comparisons.append(dict(a=a, b=b, metric=primary,
+                                        evaluation=evaluation or 'main',
+                                        seeds=[int(s) for s in seeds],
+                                        **ci))
+        out[stage] = dict(metric=primary, arms=arms, comparisons=comparisons)
+    return out
+
+
+def _fmt(entry: Optional[dict], scale: float = 1.0) -> str:
+    if not entry:
+        return '-'
+    return f"{entry['mean'] * scale:.3f} ± {entry['std'] * scale:.3f}"
+
+
+def _markdown(spec: dict, result: dict, summaries: Dict[str, dict]) -> str:
+    lines = [f"# Study `{spec['name']}`", '']
+    if spec.get('description'):
+        lines += [spec['description'].strip(), '']
+    lines += [f"Seeds: {spec['seeds']}; runs finished: {len(summaries)}.",
+              '']
+    for stage, res in result.items():
+        primary = res['metric']
+        lines += [f'## {stage}: `{primary}` (mean ± std over seeds)', '']
+        extra = sorted({e for a in res['arms'].values() for e in a['extra']})
+        lines.append('| arm | n | ' + ' | '.join([primary] + extra) + ' |')
+        lines.append('|---|---|' + '---|' * (1 + len(extra)))
+        for arm, entry in res['arms'].items():
+            cells = [_fmt(entry['metrics'].get(primary))] + [
+                _fmt(entry['extra'].get(e)) for e in extra]
+            lines.append(f"| {entry['label']} (`{arm}`) | "
+                         f"{len(entry['seeds'])} | " + ' | '.join(cells) +
+                         ' |')
+        lines.append('')
+        if res['comparisons']:
+            lines += ['| difference | evaluation | seeds | mean | '
+                      'CI | a > b |', '|---|---|---|---|---|---|']
+            for c in res['comparisons']:
+                lines.append(
+                    f"| `{c['a']}` − `{c['b']}` | {c['evaluation']} | "
+                    f"{c['n']} | {c['mean']:+.4f} | "
+                    f"[{c['low']:+.4f}, {c['high']:+.4f}] "
+                    f"({100 * c['level']:.0f} %) | {c['wins']}/{c['n']} |")
+            lines += ['', f"Intervals: {res['comparisons'][0]['method']} "
+                      '(resampling the seeds; see docs/studies.md).', '']
+    return '\n'.join(lines) + '\n'
+
+
+def _plots(spec: dict, result: dict, results_dir: str) -> List[str]:
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    written = []
+    for stage, res in result.items():
+        arms = res['arms']
+        if any(len(a['curve']) > 1 for a in arms.values()):
+            fig, ax = plt.subplots(figsize=(6, 4))
+            for arm, entry in arms.items():
+                xs = sorted(int(i) for i in entry['curve'])
+                ys = [entry['curve'][str(i)]['mean'] for i in xs]
+                es = [entry['curve'][str(i)]['std'] for i in xs]
+                ax.errorbar(xs, ys, yerr=es, marker='o', capsize=3,
+                            label=entry['label'])
+            ax.set_xlabel(f'{stage} iterations')
+            ax.set_ylabel(res['metric'])
+            ax.legend(fontsize=7)
+            ax.grid(alpha=0.3)
+            path = osp.join(results_dir, f'{stage}_vs_iters.png')
+            fig.tight_layout()
+            fig.savefig(path, dpi=120)
+            plt.close(fig)
+            written.append(path)
+        with_x = {a: e for a, e in arms.items() if e['x'] is not None}
+        if with_x:
+            fig, ax = plt.subplots(figsize=(6, 4))
+            groups: Dict[Any, list] = {}
+            for arm, entry in with_x.items():
+                groups.setdefault(entry['group'] or arm, []).append(entry)
+            for group, entries in groups.items():
+                entries.sort(key=lambda e: e['x'])
+                ys = [e['metrics'][res['metric']] for e in entries]
+                ax.errorbar([e['x'] for e in entries],
+                            [y['mean'] for y in ys],
+                            yerr=[y['std'] for y in ys], marker='o',
+                            capsize=3, label=str(group))
+            ax.set_xlabel(spec.get('x_label', 'x'))
+            ax.set_ylabel(res['metric'])
+            ax.legend(fontsize=7)
+            ax.grid(alpha=0.3)
+            path = osp.join(results_dir, f'{stage}_vs_x.png')
+            fig.tight_layout()
+            fig.savefig(path, dpi=120)
+            plt.close(fig)
+            written.append(path)
+    return written
+
+
+def write_study_report(spec: dict, results_dir: str,
+                       num_samples: int = 10000) -> Dict[str, Any]:
+    """Aggregate the summaries in ``results_dir`` and write
+    ``results.json``, ``results.md`` and the plots there.
+
+    Returns:
+        dict: ``results`` (:func:`aggregate`), ``files`` written.
+    """
+    summaries = collect_summaries(results_dir)
+    result = aggregate(spec, summaries, num_samples=num_samples)
+    compute = sum(s.get('seconds', 0) for s in summaries.values())
+    payload = dict(study=spec['name'], spec_file=spec.get('spec_file'),
+                   seeds=spec['seeds'], runs=len(summaries),
+                   compute_seconds=round(compute, 1),
+                   threads=sorted({s.get('threads') for s in
+                                   summaries.values()} - {None}),
+                   results=result)
+    json_path = osp.join(results_dir, 'results.json')
+    with open(json_path, 'w') as f:
+        json.dump(payload, f, indent=1, sort_keys=True)
+        f.write('\n')
+    md_path = osp.join(results_dir, 'results.md')
+    with open(md_path, 'w') as f:
+        f.write(_markdown(spec, result, summaries) +
+                f'\nCompute: {compute / 3600:.2f} h of run time in all '
+                f"(threads per run: {payload['threads']}).\n")
+    files = [json_path, md_path] + _plots(spec, result, results_dir)
+    return dict(results=result, files=files)

@@ -1,0 +1,300 @@
+"""Run a study (:mod:`.study_spec`): one ``tools/train.py`` process per run
+and one ``tools/test.py`` process per evaluated checkpoint, ``jobs`` at a
+time, each with ``threads`` torch / OpenMP threads; resumable.
+
+Outputs:
+
+* ``<work_dir>/data/``: the study's synthetic data (written once);
+* ``<work_dir>/runs/<arm>/<stage>/seed<seed>/``: the run's work dir
+  (checkpoints, logs; large, not for committing);
+* ``<results_dir>/runs/<arm>__<stage>__seed<seed>.json``: the run's
+  summary (metrics per evaluated iteration and extra evaluation, the seed
+  read back from the config the run dumped, its options, seconds, threads);
+  small, meant to be committed. A run whose summary exists is finished and
+  skipped; when a later stage needs the checkpoint of a finished run that
+  this machine does not have (a fresh checkout), that run is trained again
+  (same seed and threads) and its summary kept.
+
+Summaries are written to a temporary file and moved into place, so an
+interrupted study leaves no partial summary.
+"""
+import json
+import math
+import os
+import os.path as osp
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from functools import reduce
+from typing import Any, Callable, Dict, List, Optional
+
+from .study_spec import format_options, planned_runs, run_key, stage_source
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+__all__ = ['StudyRunner', 'read_test_metrics', 'read_run_seed']
+
+
+def read_test_metrics(test_dir: str) -> Dict[str, float]:
+    """The metrics of the latest ``tools/test.py`` run in ``test_dir``
+    (``<timestamp>/<timestamp>.json``)."""
+    runs = sorted(d for d in os.listdir(test_dir)
+                  if osp.isfile(osp.join(test_dir, d, f'{d}.json')))
+    if not runs:
+        raise FileNotFoundError(f'{test_dir}: no metrics of tools/test.py')
+    with open(osp.join(test_dir, runs[-1], f'{runs[-1]}.json')) as f:
+        return {k: v for k, v in json.load(f).items()
+                if isinstance(v, (int, float))}
+
+
+def read_run_seed(work_dir: str) -> Optional[int]:
+    """``randomness.seed`` of the config a ``tools/train.py`` run dumped
+    into its work dir (the newest ``<timestamp>/vis_data/config.py``)."""
+    from mmengine.config import Config
+    stamps = sorted(d for d in os.listdir(work_dir) if osp.isfile(
+        osp.join(work_dir, d, 'vis_data', 'config.py')))
+    if not stamps:
+        return None
+    cfg = Config.fromfile(osp.join(work_dir, stamps[-1], 'vis_data',
+                                   'config.py'))
+    return (cfg.get('randomness') or {}).get('seed')
+
+
+def _cli(options: Dict[str, Any]) -> List[str]:
+    out = []
+    for key, value in options.items():
+        if isinstance(value, (list, tuple)):
+            value = '[' + ','.join(str(v) for v in value) + ']'
+        out.append(f'{key}={value}')
+    return out
+
+
+def _write_json(path: str, data: dict) -> None:
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    tmp = f'{path}.tmp{os.getpid()}'
+    with open(tmp, 'w') as f:
+        json.dump(data, f, indent=1, sort_keys=True)
+        f.write('\n')
+    os.replace(tmp, path)
+
+
+class StudyRunner:
+    """Execute the runs of ``spec`` (see the module docstring).
+
+    Args:
+        spec (dict): A checked spec (:func:`~.study_spec.load_study`).
+        work_dir (str): Data and run folders.
+        results_dir (str): Summaries (``runs/*.json``).
+        jobs (int): Runs at a time.
+        threads (int): Threads per process (``OMP_NUM_THREADS``,
+            ``MKL_NUM_THREADS``); recorded in each summary.
+        python (str): Interpreter of the tools. Defaults to this one.
+        log (callable): Receives progress lines. Defaults to ``print``.
+    """
+
+    def __init__(self, spec: dict, work_dir: str, results_dir: str,
+                 jobs: int = 1, threads: int = 1,
+                 python: Optional[str] = None,
+                 log: Optional[Callable[[str], None]] = None) -> None:
+        if jobs < 1 or threads < 1:
+            raise ValueError(f'jobs and threads must be >= 1, got {jobs}, '
+                             f'{threads}')
+        self.spec = spec
+        self.work_dir = osp.abspath(work_dir)
+        self.results_dir = osp.abspath(results_dir)
+        self.jobs, self.threads = int(jobs), int(threads)
+        self.python = python or sys.executable
+        self._log = log or (lambda line: print(line, flush=True))
+        self._lock = threading.Lock()
+        self.launched: List[str] = []  # run keys trained in this call
+
+    # -- paths -----------------------------------------------------------
+    @property
+    def roots(self) -> Dict[str, str]:
+        data = osp.join(self.work_dir, 'data')
+        return dict(data=data + '/', coco=osp.join(data, 'coco') + '/',
+                    ytvis=osp.join(data, 'ytvis') + '/')
+
+    def run_dir(self, arm: str, stage: str, seed: int) -> str:
+        return osp.join(self.work_dir, 'runs', arm, stage, f'seed{seed}')
+
+    def summary_path(self, arm: str, stage: str, seed: int) -> str:
+        return osp.join(self.results_dir, 'runs',
+                        run_key(arm, stage, seed) + '.json')
+
+    def checkpoint(self, arm: str, stage: str, seed: int) -> str:
+        iters = self.spec['arms'][arm][stage]['iters']
+        return osp.join(self.run_dir(arm, stage, seed), f'iter_{iters}.pth')
+
+    def log(self, line: str) -> None:
+        with self._lock:
+            self._log(line)
+
+    # -- steps -----------------------------------------------------------
+    def prepare_data(self) -> None:
+        """Write the synthetic data once (``data`` of the spec)."""
+        from ..datasets.synthetic import make_synthetic_data
+        marker = osp.join(self.work_dir, 'data', 'study_data.json')
+        wanted = dict(self.spec.get('data') or {})
+        if osp.isfile(marker):
+            with open(marker) as f:
+                if json.load(f) == wanted:
+                    return
+        self.log(f'data: make_synthetic_data({wanted}) -> '
+                 f"{self.roots['data']}")
+        make_synthetic_data(osp.join(self.work_dir, 'data'), **wanted)
+        _write_json(marker, wanted)
+
+    def _tool(self, args: List[str], log_file: str) -> None:
+        env = dict(os.environ, OMP_NUM_THREADS=str(self.threads),
+                   MKL_NUM_THREADS=str(self.threads))
+        env['PYTHONPATH'] = os.pathsep.join(
+            p for p in (REPO, env.get('PYTHONPATH')) if p)
+        os.makedirs(osp.dirname(log_file), exist_ok=True)
+        with open(log_file, 'w') as log:
+            proc = subprocess.run([self.python, *args], cwd=REPO, env=env,
+                                  stdout=log, stderr=subprocess.STDOUT)
+        if proc.returncode != 0:
+            raise RuntimeError(f'{args[0]} failed (exit {proc.returncode})'
+                               f', see {log_file}')
+
+    def _load_from(self, arm: str, stage: str, seed: int) -> Optional[str]:
+        stages = self.spec['stages']
+        own = self.spec['arms'][arm][stage]
+        if own.get('load_from'):
+            return own['load_from'].format(**self.roots)
+        for previous in reversed(stages[:stages.index(stage)]):
+            source = stage_source(self.spec, arm, previous)
+            if source is not None:
+                return self.checkpoint(source, previous, seed)
+        return None
+
+    def train(self, arm: str, stage: str, seed: int) -> None:
+        stage_spec = self.spec['arms'][arm][stage]
+        iters = stage_spec['iters']
+        evals = stage_spec.get('eval_iters') or [iters]
+        options = format_options(stage_spec.get('options'), self.roots,
+                                 iters)
+        options.update({
+            'randomness.seed': seed,
+            'train_cfg.max_iters': iters,
+            'train_cfg.val_interval': iters + 1,
+            'default_hooks.checkpoint.interval': reduce(math.gcd, evals),
+            'default_hooks.checkpoint.max_keep_ckpts': -1,
+        })
+        load_from = self._load_from(arm, stage, seed)
+        if load_from is not None:
+            if not osp.isfile(load_from):
+                raise FileNotFoundError(
+                    f'{run_key(arm, stage, seed)}: load_from {load_from} '
+                    'does not exist')
+            options['load_from'] = load_from
+        work = self.run_dir(arm, stage, seed)
+        self._tool(['tools/train.py', stage_spec['config'], '--work-dir',
+                    work, '--cfg-options', *_cli(options)],
+                   osp.join(work, 'train.log'))
+
+    def test(self, arm: str, stage: str, seed: int, checkpoint: str,
+             test_dir: str, extra: Optional[dict] = None) -> Dict[str, float]:
+        stage_spec = self.spec['arms'][arm][stage]
+        iters = stage_spec['iters']
+        options = format_options(stage_spec.get('options'), self.roots,
+                                 iters)
+        options.update(format_options(stage_spec.get('test_options'),
+                                      self.roots, iters))
+        options.update(format_options(extra, self.roots, iters))
+        self._tool(['tools/test.py', stage_spec['config'], checkpoint,
+                    '--work-dir', test_dir, '--cfg-options', *_cli(options)],
+                   osp.join(test_dir, 'test.log'))
+        return read_test_metrics(test_dir)
+
+    def execute(self, arm: str, stage: str, seed: int) -> Dict[str, Any]:
+        """Train, test and summarise one run (or only re-train it when its
+        summary exists and a later stage needs its checkpoint)."""
+        key = run_key(arm, stage, seed)
+        summary_file = self.summary_path(arm, stage, seed)
+        if osp.isfile(summary_file):
+            self.log(f'{key}: finished before, re-training for its '
+                     'checkpoint')
+            self.train(arm, stage, seed)
+            with open(summary_file) as f:
+                return json.load(f)
+        stage_spec = self.spec['arms'][arm][stage]
+        iters = stage_spec['iters']
+        work = self.run_dir(arm, stage, seed)
+        start = time.time()
+        self.log(f'{key}: training {iters} iterations ({work})')
+        with self._lock:
+            self.launched.append(key)
+        if not osp.isfile(self.checkpoint(arm, stage, seed)):
+            self.train(arm, stage, seed)
+        train_s = time.time() - start
+        metrics = {}
+        for k in stage_spec.get('eval_iters') or [iters]:
+            metrics[str(k)] = self.test(
+                arm, stage, seed, osp.join(work, f'iter_{k}.pth'),
+                osp.join(work, f'test_iter{k}'))
+        extra = {}
+        for name, extra_spec in (self.spec.get('extra_evals') or {}).items():
+            if stage in (extra_spec.get('stages') or [stage]):
+                extra[name] = self.test(
+                    arm, stage, seed, self.checkpoint(arm, stage, seed),
+                    osp.join(work, f'test_{name}'),
+                    extra_spec.get('options'))
+        summary = dict(
+            study=self.spec['name'], arm=arm, stage=stage, seed=seed,
+            config=stage_spec['config'], iters=iters,
+            options=stage_spec.get('options') or {},
+            test_options=stage_spec.get('test_options') or {},
+            load_from=self._load_from(arm, stage, seed) and osp.relpath(
+                self._load_from(arm, stage, seed), self.work_dir),
+            cfg_seed=read_run_seed(work), threads=self.threads,
+            metrics=metrics, extra=extra,
+            train_seconds=round(train_s, 1),
+            seconds=round(time.time() - start, 1))
+        _write_json(summary_file, summary)
+        primary = self.spec['metrics'][stage]
+        self.log(f'{key}: done in {summary["seconds"]:.0f} s, {primary} = '
+                 f'{metrics[str(iters)].get(primary)}')
+        return summary
+
+    def pending(self) -> List[tuple]:
+        """The runs without a summary."""
+        return [r for r in planned_runs(self.spec)
+                if not osp.isfile(self.summary_path(*r))]
+
+    def run(self) -> List[Dict[str, Any]]:
+        """Run every unfinished run, stage by stage; returns the summaries
+        of all runs of the study."""
+        self.prepare_data()
+        stages = self.spec['stages']
+        runs = planned_runs(self.spec)
+        todo = set(self.pending())
+        # finished runs whose checkpoint a pending run needs
+        for arm, stage, seed in list(todo):
+            index = stages.index(stage)
+            for previous in reversed(stages[:index]):
+                source = stage_source(self.spec, arm, previous)
+                if source is None:
+                    continue
+                if not osp.isfile(self.checkpoint(source, previous, seed)):
+                    todo.add((source, previous, seed))
+                break
+        self.log(f"study {self.spec['name']}: {len(runs)} runs, "
+                 f'{len(runs) - len(self.pending())} finished, '
+                 f'{len(todo)} to run ({self.jobs} at a time, '
+                 f'{self.threads} thread(s) each)')
+        for stage in stages:
+            batch = [r for r in runs if r in todo and r[1] == stage]
+            if not batch:
+                continue
+            with ThreadPoolExecutor(self.jobs) as pool:
+                for future in [pool.submit(self.execute, *r) for r in batch]:
+                    future.result()  # the first failure stops the study
+        summaries = []
+        for run in runs:
+            with open(self.summary_path(*run)) as f:
+                summaries.append(json.load(f))
+        return summaries
