@@ -4,7 +4,8 @@ time, each with ``threads`` torch / OpenMP threads; resumable.
 
 Outputs:
 
-* ``<work_dir>/data/``: the study's synthetic data (written once);
+* ``<work_dir>/<name>/``: the study's synthetic data sets (written once,
+  with ``ytvis/valid_lookalike.json``, the occlusion-heavy subset);
 * ``<work_dir>/runs/<arm>/<stage>/seed<seed>/``: the run's work dir
   (checkpoints, logs; large, not for committing);
 * ``<results_dir>/runs/<arm>__<stage>__seed<seed>.json``: the run's
@@ -111,11 +112,28 @@ class StudyRunner:
         self.launched: List[str] = []  # run keys trained in this call
 
     # -- paths -----------------------------------------------------------
+    def data_sets(self) -> Dict[str, dict]:
+        """``{name: make_synthetic_data kwargs}``: ``data`` of the spec,
+        either one set (its kwargs; named ``data``) or several by name."""
+        data = dict(self.spec.get('data') or {})
+        if data and all(isinstance(v, dict) for v in data.values()):
+            return data
+        return dict(data=data)
+
     @property
     def roots(self) -> Dict[str, str]:
-        data = osp.join(self.work_dir, 'data')
-        return dict(data=data + '/', coco=osp.join(data, 'coco') + '/',
-                    ytvis=osp.join(data, 'ytvis') + '/')
+        """Placeholders of the options: per data set ``{name}``,
+        ``{name_coco}``, ``{name_ytvis}``; the set named ``data`` (a spec
+        with one set) also as ``{coco}`` and ``{ytvis}``."""
+        out = {}
+        for name in self.data_sets():
+            root = osp.join(self.work_dir, name)
+            out[name] = root + '/'
+            out[f'{name}_coco'] = osp.join(root, 'coco') + '/'
+            out[f'{name}_ytvis'] = osp.join(root, 'ytvis') + '/'
+        if 'data' in out:
+            out['coco'], out['ytvis'] = out['data_coco'], out['data_ytvis']
+        return out
 
     def run_dir(self, arm: str, stage: str, seed: int) -> str:
         return osp.join(self.work_dir, 'runs', arm, stage, f'seed{seed}')
@@ -134,18 +152,23 @@ class StudyRunner:
 
     # -- steps -----------------------------------------------------------
     def prepare_data(self) -> None:
-        """Write the synthetic data once (``data`` of the spec)."""
-        from ..datasets.synthetic import make_synthetic_data
-        marker = osp.join(self.work_dir, 'data', 'study_data.json')
-        wanted = dict(self.spec.get('data') or {})
-        if osp.isfile(marker):
-            with open(marker) as f:
-                if json.load(f) == wanted:
-                    return
-        self.log(f'data: make_synthetic_data({wanted}) -> '
-                 f"{self.roots['data']}")
-        make_synthetic_data(osp.join(self.work_dir, 'data'), **wanted)
-        _write_json(marker, wanted)
+        """Write each synthetic data set once (``data`` of the spec), with
+        the look-alike subset of its held-out videos
+        (``ytvis/valid_lookalike.json``)."""
+        from ..datasets.synthetic import (make_synthetic_data,
+                                          write_lookalike_subset)
+        for name, wanted in self.data_sets().items():
+            root = osp.join(self.work_dir, name)
+            marker = osp.join(root, 'study_data.json')
+            if osp.isfile(marker):
+                with open(marker) as f:
+                    if json.load(f) == wanted:
+                        continue
+            self.log(f'data: make_synthetic_data({wanted}) -> {root}')
+            paths = make_synthetic_data(root, **wanted)
+            if wanted.get('num_val_videos', 4):
+                write_lookalike_subset(paths['ytvis_root'], 'valid')
+            _write_json(marker, wanted)
 
     def _tool(self, args: List[str], log_file: str) -> None:
         env = dict(os.environ, OMP_NUM_THREADS=str(self.threads),
@@ -266,7 +289,7 @@ class StudyRunner:
                 if not osp.isfile(self.summary_path(*r))]
 
     def run(self) -> List[Dict[str, Any]]:
-        """Run every unfinished run, stage by stage; returns the summaries
+        """Run every unfinished run, seed by seed; returns the summaries
         of all runs of the study."""
         self.prepare_data()
         stages = self.spec['stages']
@@ -286,13 +309,19 @@ class StudyRunner:
                  f'{len(runs) - len(self.pending())} finished, '
                  f'{len(todo)} to run ({self.jobs} at a time, '
                  f'{self.threads} thread(s) each)')
-        for stage in stages:
-            batch = [r for r in runs if r in todo and r[1] == stage]
-            if not batch:
-                continue
-            with ThreadPoolExecutor(self.jobs) as pool:
-                for future in [pool.submit(self.execute, *r) for r in batch]:
-                    future.result()  # the first failure stops the study
+        # seed by seed (an interrupted study leaves whole seeds finished:
+        # a later session needs no earlier stage's checkpoint of them),
+        # stage by stage within a seed, `jobs` runs at a time
+        for seed in self.spec['seeds']:
+            for stage in stages:
+                batch = [r for r in runs
+                         if r in todo and r[1] == stage and r[2] == seed]
+                if not batch:
+                    continue
+                with ThreadPoolExecutor(self.jobs) as pool:
+                    for future in [pool.submit(self.execute, *r)
+                                   for r in batch]:
+                        future.result()  # the first failure stops it
         summaries = []
         for run in runs:
             with open(self.summary_path(*run)) as f:

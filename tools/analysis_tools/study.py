@@ -45,6 +45,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='runs at a time (default: the CPU count)')
     parser.add_argument('--threads', type=int, default=1,
                         help='threads per run (default: 1)')
+    parser.add_argument('--seeds', type=int, nargs='+',
+                        help='run only these of the spec\'s seeds (a pilot;'
+                        ' its runs are the study\'s runs of those seeds)')
     parser.add_argument('--dry-run', action='store_true',
                         help='list the runs and which are finished')
     parser.add_argument('--report-only', action='store_true',
@@ -61,6 +64,12 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
     spec = load_study(args.spec)
     name = spec['name']
+    if args.seeds:
+        unknown = sorted(set(args.seeds) - set(spec['seeds']))
+        if unknown:
+            raise SystemExit(f'--seeds {unknown} are not seeds of '
+                             f"{args.spec} ({spec['seeds']})")
+        spec['seeds'] = [s for s in spec['seeds'] if s in args.seeds]
     work_dir = args.work_dir or osp.join('work_dirs', 'studies', name)
     results_dir = args.results_dir or osp.join(REPO, 'docs', 'studies',
                                                name)

@@ -10,6 +10,7 @@ OVIS difficulty). Per-frame masks are the *visible* parts, stored as
 uncompressed RLE like the official files, with ``null`` wherever an object
 is outside the frame or fully occluded. The background pans slowly.
 """
+import json
 import os.path as osp
 from dataclasses import dataclass
 
@@ -272,3 +273,27 @@ def write_ytvis_split(ytvis_root: str, split: str, num_videos: int,
     json_path = osp.join(ytvis_root, f'{split}.json')
     write_json(json_path, data)
     return json_path
+
+
+def write_lookalike_subset(ytvis_root: str, split: str = 'valid',
+                           lookalike_every: int = VideoSetConfig.
+                           lookalike_every) -> str:
+    """Write ``<split>_lookalike.json``: the videos of ``<split>.json`` that
+    start with look-alike tracks (video index ``i`` with ``i %
+    lookalike_every == 0``, i.e. ``video_id = i + 1``), with their
+    annotations: the occlusion-heavy subset (2-3 tracks of one class with
+    nearly the same texture, one of which meets or hides behind another).
+
+    Returns:
+        str: The subset file's path.
+    """
+    with open(osp.join(ytvis_root, f'{split}.json')) as f:
+        data = json.load(f)
+    keep = {v['id'] for v in data['videos']
+            if (v['id'] - 1) % lookalike_every == 0}
+    subset = dict(data, videos=[v for v in data['videos'] if v['id'] in keep],
+                  annotations=[a for a in data['annotations']
+                               if a['video_id'] in keep])
+    path = osp.join(ytvis_root, f'{split}_lookalike.json')
+    write_json(path, subset)
+    return path
