@@ -424,3 +424,23 @@ def test_mask_bbox_is_the_tight_box():
     mask = np.zeros((5, 4), bool)
     mask[3:, 0] = mask[:2, 1] = True
     assert mask_bbox(mask) == [0.0, 0.0, 2.0, 5.0]
+
+
+def test_lookalike_subset(tmp_path):
+    """The occlusion-heavy subset holds the held-out videos that start with
+    look-alike tracks (2-3 of one class), with all their annotations."""
+    from mmvis_pretrain.datasets.synthetic import write_lookalike_subset
+    paths = make_synthetic_data(str(tmp_path), seed=0, num_images=1,
+                                num_val_images=0, num_videos=0,
+                                num_val_videos=7)
+    path = write_lookalike_subset(paths['ytvis_root'], 'valid')
+    full, subset = load(paths['ytvis_valid_json']), load(path)
+    assert [v['id'] for v in subset['videos']] == [1, 4, 7]
+    assert subset['annotations'] == [
+        a for a in full['annotations'] if a['video_id'] in (1, 4, 7)]
+    assert subset['categories'] == full['categories']
+    for vid in (1, 4, 7):
+        cats = [a['category_id'] for a in subset['annotations']
+                if a['video_id'] == vid]
+        # the look-alikes: one class at least twice
+        assert max(cats.count(c) for c in cats) >= 2, (vid, cats)

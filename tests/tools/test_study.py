@@ -175,3 +175,25 @@ def test_stats_basics_and_errors():
         paired_bootstrap_ci([1], [1])
     with pytest.raises(ValueError, match='level'):
         paired_bootstrap_ci([1, 2], [1, 2], level=1.5)
+
+
+def test_data_set_placeholders(tmp_path):
+    """One data set: {data}, {coco}, {ytvis}; named sets: {name},
+    {name_coco}, {name_ytvis}; options get them and {iters}."""
+    from mmvis_pretrain.utils.study_spec import format_options
+    base = ("seeds=[0]\nstages=['s']\nmetrics=dict(s='m')\n"
+            "arms=dict(a=dict(s=dict(config='c', iters=2)))\n")
+    one = load_study(_spec(tmp_path, "name='one'\ndata=dict(seed=3)\n" +
+                           base))
+    runner = StudyRunner(one, str(tmp_path / 'w'), str(tmp_path / 'r'))
+    assert runner.data_sets() == dict(data=dict(seed=3))
+    assert runner.roots['coco'] == str(tmp_path / 'w' / 'data' / 'coco') + '/'
+    two = load_study(_spec(tmp_path, "name='two'\ndata=dict(pre=dict(seed=1"
+                           "), ft=dict(seed=2))\n" + base))
+    roots = StudyRunner(two, str(tmp_path / 'w'), str(tmp_path / 'r')).roots
+    assert roots['pre_ytvis'] == str(tmp_path / 'w' / 'pre' / 'ytvis') + '/'
+    assert 'coco' not in roots and roots['ft'] == str(tmp_path / 'w' /
+                                                        'ft') + '/'
+    assert format_options({'a': '{ft_coco}x.json', 'b': '{iters}', 'c': [1]},
+                          roots, 7) == {'a': roots['ft_coco'] + 'x.json',
+                                        'b': '7', 'c': [1]}
