@@ -27,7 +27,6 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from functools import reduce
 from typing import Any, Callable, Dict, List, Optional
 
@@ -288,40 +287,81 @@ class StudyRunner:
         return [r for r in planned_runs(self.spec)
                 if not osp.isfile(self.summary_path(*r))]
 
-    def run(self) -> List[Dict[str, Any]]:
-        """Run every unfinished run, seed by seed; returns the summaries
-        of all runs of the study."""
-        self.prepare_data()
+    def _needs(self, run: tuple) -> Optional[tuple]:
+        """The run whose checkpoint ``run`` starts from (or None)."""
+        arm, stage, seed = run
         stages = self.spec['stages']
+        for previous in reversed(stages[:stages.index(stage)]):
+            source = stage_source(self.spec, arm, previous)
+            if source is not None:
+                return (source, previous, seed)
+        return None
+
+    def _schedule(self, batch: List[tuple]) -> None:
+        """Run ``batch`` with ``jobs`` workers: each takes the first run
+        (seed-major order: an interrupted study leaves whole seeds
+        finished) whose checkpoint dependency is done, so a slow run of one
+        seed does not idle the other workers. The first failure stops new
+        runs and is raised once the running ones end."""
+        pending = list(batch)
+        done, failures = set(), []
+        cond = threading.Condition()
+
+        def ready(run):
+            need = self._needs(run)
+            return need is None or need not in batch or need in done
+
+        def worker():
+            while True:
+                with cond:
+                    while True:
+                        if failures or not pending:
+                            return
+                        run = next((r for r in pending if ready(r)), None)
+                        if run is not None:
+                            pending.remove(run)
+                            break
+                        cond.wait()
+                try:
+                    self.execute(*run)
+                except BaseException as err:  # noqa: B902 (re-raised below)
+                    with cond:
+                        failures.append(err)
+                        cond.notify_all()
+                    return
+                with cond:
+                    done.add(run)
+                    cond.notify_all()
+
+        threads = [threading.Thread(target=worker, daemon=True)
+                   for _ in range(min(self.jobs, max(len(batch), 1)))]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if failures:
+            raise failures[0]
+
+    def run(self) -> List[Dict[str, Any]]:
+        """Run every unfinished run (:meth:`_schedule`); returns the
+        summaries of all runs of the study."""
+        self.prepare_data()
         runs = planned_runs(self.spec)
         todo = set(self.pending())
-        # finished runs whose checkpoint a pending run needs
-        for arm, stage, seed in list(todo):
-            index = stages.index(stage)
-            for previous in reversed(stages[:index]):
-                source = stage_source(self.spec, arm, previous)
-                if source is None:
-                    continue
-                if not osp.isfile(self.checkpoint(source, previous, seed)):
-                    todo.add((source, previous, seed))
-                break
+        # finished runs whose checkpoint a pending run needs (not on this
+        # machine, e.g. a fresh checkout)
+        for run in list(todo):
+            need = self._needs(run)
+            if need is not None and not osp.isfile(self.checkpoint(*need)):
+                todo.add(need)
         self.log(f"study {self.spec['name']}: {len(runs)} runs, "
                  f'{len(runs) - len(self.pending())} finished, '
                  f'{len(todo)} to run ({self.jobs} at a time, '
                  f'{self.threads} thread(s) each)')
-        # seed by seed (an interrupted study leaves whole seeds finished:
-        # a later session needs no earlier stage's checkpoint of them),
-        # stage by stage within a seed, `jobs` runs at a time
-        for seed in self.spec['seeds']:
-            for stage in stages:
-                batch = [r for r in runs
-                         if r in todo and r[1] == stage and r[2] == seed]
-                if not batch:
-                    continue
-                with ThreadPoolExecutor(self.jobs) as pool:
-                    for future in [pool.submit(self.execute, *r)
-                                   for r in batch]:
-                        future.result()  # the first failure stops it
+        order = {s: i for i, s in enumerate(self.spec['seeds'])}
+        stage_of = {s: i for i, s in enumerate(self.spec['stages'])}
+        self._schedule(sorted((r for r in runs if r in todo),
+                              key=lambda r: (order[r[2]], stage_of[r[1]])))
         summaries = []
         for run in runs:
             with open(self.summary_path(*run)) as f:
