@@ -38,42 +38,64 @@ def markdown_report(results: Dict) -> str:
     Args:
         results (dict): ``pretrain`` -> {arm: {'segm_mAP': ...}} and
             ``finetune`` -> {arm: {'AP': ..., 'AP50': ...}} where ``arm`` is
-            ``'image'`` / ``'video'`` / ``'untrained'``, plus ``timing``.
+            ``'image_mstm'`` / ``'video'`` (the controlled pair),
+            ``'image'`` (no MSTM), ``'untrained'``, ...; plus ``timing``
+            and ``protocol`` (``seed``, ``threads``, ``held_out_videos``).
     """
+    protocol = results.get('protocol') or {}
     lines = [
         '# mmvis_pretrain demo: pseudo-video pre-training -> online VIS',
         '',
-        'Miniature study of paper tab. 7 on the bundled synthetic data '
-        '(narrow R18, 32-d Mask2Former, 10 queries, CPU). Both arms are '
-        'fine-tuned with the same online VIS recipe (contrastive tracking '
-        'embedding, memory-bank tracker) on synthetic videos mixed with '
-        'synthetic pseudo-videos; they differ only in the pre-training.',
+        'Miniature of paper tab. 7 on the bundled synthetic data (narrow '
+        'R18, 32-d Mask2Former, 10 queries, CPU). The controlled pair is '
+        'the first two rows: the same architecture (Mask2Former + MSTM at '
+        'fine-tuning) and the same online VIS fine-tuning (contrastive '
+        'tracking embedding, memory-bank tracker, synthetic videos mixed '
+        'with synthetic pseudo-videos), differing only in the pre-training '
+        '(images, the MSTM starting at fine-tuning; or pseudo-videos with '
+        'the MSTM). The third row is the image arm without MSTM.',
         '',
+    ]
+    if protocol:
+        lines += [
+            f"Held-out videos: {protocol.get('held_out_videos', '?')}; "
+            f"training seed {protocol.get('seed', '?')}; "
+            f"{protocol.get('threads', '?')} thread(s) per process. One seed "
+            'on a few held-out videos is an anecdote, not a comparison: the '
+            'multi-seed study with confidence intervals on 40 held-out '
+            'videos is `tools/analysis_tools/study.py` '
+            '(docs/studies.md).',
+            '',
+        ]
+    lines += [
         '| pre-training | COCO segm AP of the pre-trained model | '
         + ' | '.join(f'VIS {title}' for _, title in VIS_COLUMNS) + ' |',
         '|---|---|' + '---|' * len(VIS_COLUMNS),
     ]
     names = dict(
-        image='image (Mask2Former on images)',
+        image_mstm='image (Mask2Former on images), MSTM at fine-tuning',
         video='video (Mask2Former + MSTM on pseudo-videos)',
+        image='image, no MSTM at fine-tuning',
         untrained='none (untrained online model)',
         stmask='STMask, one-stage (no pre-training, videos only)',
         video_mvc='video + MVC-1 input masking during fine-tuning',
-        image_mean_prob='image, former video-level rule (mean probabilities)',
+        image_mean_prob='image, no MSTM, former video-level rule (mean '
+        'probabilities)',
         video_mean_prob='video, former video-level rule (mean probabilities)',
-        dvis_tracker='image + decoupled tracker (stage 2), online',
-        dvis_online='image + tracker + refiner (stage 3), online '
+        dvis_tracker='image (no MSTM) + decoupled tracker (stage 2), online',
+        dvis_online='image (no MSTM) + tracker + refiner (stage 3), online '
         '(segmenter + tracker)',
-        dvis_offline='image + tracker + refiner (stage 3), offline '
+        dvis_offline='image (no MSTM) + tracker + refiner (stage 3), offline '
         '(refined)')
-    for arm in ('image', 'video', 'video_mvc', 'image_mean_prob',
+    for arm in ('image_mstm', 'video', 'image', 'video_mvc',
+                'image_mean_prob',
                 'video_mean_prob', 'dvis_tracker', 'dvis_online',
                 'dvis_offline', 'untrained', 'stmask'):
         fine = results['finetune'].get(arm)
         if fine is None:
             continue
         pre_arm = 'image' if arm.startswith('dvis') else arm.replace(
-            '_mean_prob', '').replace('_mvc', '')
+            '_mean_prob', '').replace('_mvc', '').replace('_mstm', '')
         pre = results['pretrain'].get(pre_arm, {}).get('mAP')
         lines.append(f'| {names[arm]} | {_fmt(pre)} | ' + ' | '.join(
             _fmt(fine.get(key)) for key, _ in VIS_COLUMNS) + ' |')
@@ -118,7 +140,8 @@ def plot_report(results: Dict, curves: Dict[str, Tuple[List, List]],
     ax_loss.set_yscale('log')
     ax_loss.legend(fontsize=8)
     ax_loss.set_title('training loss')
-    arms = [a for a in ('image', 'video', 'video_mvc', 'dvis_tracker',
+    arms = [a for a in ('image_mstm', 'video', 'image', 'video_mvc',
+                        'dvis_tracker',
                         'dvis_offline', 'stmask', 'untrained')
             if a in results['finetune']]
     keys = ('AP', 'AP50', 'AP75')
@@ -128,6 +151,8 @@ def plot_report(results: Dict, curves: Dict[str, Tuple[List, List]],
                   for k in keys]
         positions = [j + i * width for j in range(len(keys))]
         label = {'untrained': 'untrained', 'stmask': 'STMask',
+                 'image_mstm': 'image pre-trained + MSTM',
+                 'image': 'image pre-trained, no MSTM',
                  'video_mvc': 'video + MVC-1',
                  'dvis_tracker': 'image + DVIS tracker',
                  'dvis_offline': 'image + DVIS refiner (offline)'}.get(

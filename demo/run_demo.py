@@ -13,10 +13,12 @@ Steps (each prints its progress; outputs under ``--work-dir``):
 4. video pre-training: the same with the MSTM neck on synthetic
    pseudo-videos; COCO segm AP (image inference by replication);
 5. online VIS fine-tuning (contrastive tracking embedding, memory-bank
-   tracker) on synthetic videos + pseudo-videos, once from each
-   pre-training, and from the video pre-training with MVC-1 input masking
-   (``MVCMaskingHook``); the official YouTube-VIS metric on the held-out
-   videos, beside the untrained model (and both video-level rules);
+   tracker) on synthetic videos + pseudo-videos: the controlled pair of
+   paper tab. 7 (Mask2Former + MSTM fine-tuned from the image and from the
+   video pre-training), the image arm without MSTM, and the video arm with
+   MVC-1 input masking (``MVCMaskingHook``); the official YouTube-VIS
+   metric on the held-out videos, beside the untrained model (and both
+   video-level rules);
 6. STMask, the one-stage model (FCA, FCB, temporal fusion tracker), trained
    on the synthetic videos and scored with the same metric;
 7. decoupled VIS (DVIS++ style): the image-arm fine-tuned model frozen as
@@ -48,10 +50,17 @@ IMAGE_PRETRAIN_CONFIG = ('configs/mask2former/'
                          'mask2former_tiny_1xb2-300it_synthetic-coco.py')
 VIDEO_PRETRAIN_CONFIG = ('configs/video_pretrain/'
                          'mask2former-mstm_tiny_1xb2-300it_synthetic-pseudo-video.py')
-FINETUNE_CONFIGS = dict(
-    image='configs/online_vis/online-mask2former_tiny_1xb2-300it_synthetic-vis.py',
-    video=('configs/online_vis/'
-           'online-mask2former-mstm_tiny_1xb2-300it_synthetic-vis.py'))
+MSTM_FINETUNE_CONFIG = ('configs/online_vis/'
+                        'online-mask2former-mstm_tiny_1xb2-300it_synthetic-vis.py')
+#: fine-tuning arm -> (config, pre-training it starts from). The table-7
+#: pair is image_mstm / video (the same architecture, MSTM in both);
+#: `image` (no MSTM) is the secondary row and the decoupled segmenter.
+FINETUNE_ARMS = dict(
+    image_mstm=(MSTM_FINETUNE_CONFIG, 'image'),
+    video=(MSTM_FINETUNE_CONFIG, 'video'),
+    image=('configs/online_vis/'
+           'online-mask2former_tiny_1xb2-300it_synthetic-vis.py', 'image'))
+FINETUNE_CONFIGS = {arm: config for arm, (config, _) in FINETUNE_ARMS.items()}
 # the video arm with MVC-1 masking of the training frames (docs/mvc.md)
 MVC_CONFIG = ('configs/mvc/'
               'online-mask2former-mvc1_tiny_1xb2-300it_synthetic-vis.py')
@@ -62,6 +71,8 @@ DVIS_TRACKER_CONFIG = ('configs/dvis/'
 DVIS_REFINER_CONFIG = ('configs/dvis/'
                        'dvis-refiner_tiny_1xb2-300it_synthetic-vis.py')
 COCO_PREFIX = 'coco/segm_'
+#: randomness.seed of every training (main() sets it from --seed)
+TRAIN_SEED = 0
 VIS_PREFIX = 'vis/'
 
 
@@ -69,7 +80,15 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/demo')
     parser.add_argument('--data-root', default='data/synthetic')
-    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--seed', type=int, default=0,
+        help='seed of the synthetic data and of every training '
+        '(randomness.seed)')
+    parser.add_argument(
+        '--threads', type=int, default=1,
+        help='torch / OpenMP threads of each training and test process '
+        '(default 1: on a loaded 2-core machine more threads per process '
+        'slow training down many times; docs/benchmarks.md)')
     parser.add_argument(
         '--iters', type=int, default=300,
         help='training iterations of each miniature pre-training')
@@ -86,17 +105,22 @@ def step(n: int, total: int, text: str) -> None:
     print(f'\n=== [demo {n}/{total}] {text}', flush=True)
 
 
+#: environment of the tools the demo runs (main() sets the thread count)
+TOOL_ENV = dict(os.environ)
+
+
 def run(cmd, log_file=None):
-    """Run a tool with this interpreter; stream or log its output."""
+    """Run a tool with this interpreter (environment :data:`TOOL_ENV`);
+    stream or log its output."""
     cmd = [sys.executable] + [str(c) for c in cmd]
     print('$', ' '.join(cmd[1:]), flush=True)
     start = time.time()
     if log_file is None:
-        subprocess.run(cmd, cwd=REPO, check=True)
+        subprocess.run(cmd, cwd=REPO, check=True, env=TOOL_ENV)
     else:
         with open(log_file, 'w') as log:
             proc = subprocess.Popen(
-                cmd, cwd=REPO, stdout=subprocess.PIPE,
+                cmd, cwd=REPO, env=TOOL_ENV, stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT, text=True)
             for line in proc.stdout:
                 log.write(line)
@@ -113,8 +137,20 @@ def data_options(data_root: str) -> list:
             for split in ('train', 'val', 'test')]
 
 
+def configure(args) -> None:
+    """Apply ``--threads`` (:data:`TOOL_ENV`) and ``--seed``
+    (:data:`TRAIN_SEED`) to the tools the demo runs."""
+    global TRAIN_SEED
+    if args.threads < 1:
+        raise SystemExit(f'--threads must be >= 1, got {args.threads}')
+    TOOL_ENV.update(OMP_NUM_THREADS=str(args.threads),
+                    MKL_NUM_THREADS=str(args.threads))
+    TRAIN_SEED = args.seed
+
+
 def main(argv=None):
     args = parse_args(argv)
+    configure(args)
     work_dir = osp.abspath(args.work_dir)
     os.makedirs(work_dir, exist_ok=True)
     total = 9
@@ -187,17 +223,18 @@ def main(argv=None):
          f'({args.finetune_iters} iters each), YouTube-VIS metric on the '
          'held-out videos')
     finetune = {}
-    for arm in ('image', 'video'):
-        out_dir = osp.join(work_dir, f'finetune_from_{arm}')
-        print(f'--- from the {arm} pre-training', flush=True)
+    for arm, (config, pre_arm) in FINETUNE_ARMS.items():
+        out_dir = osp.join(work_dir, f'finetune_{arm}')
+        print(f'--- {arm}: {osp.basename(config)} from the {pre_arm} '
+              'pre-training', flush=True)
         finetune[arm] = train_and_test(
-            FINETUNE_CONFIGS[arm], out_dir, args.finetune_iters,
-            vis_opts + [f'load_from={pretrain[arm]["checkpoint"]}'],
+            config, out_dir, args.finetune_iters,
+            vis_opts + [f'load_from={pretrain[pre_arm]["checkpoint"]}'],
             VIS_PREFIX)
-        train_dirs[f'fine-tuning from {arm}'] = out_dir
+        train_dirs[f'fine-tuning {arm}'] = out_dir
     print('--- from the video pre-training with MVC-1 input masking '
           '(MVCMaskingHook, same schedule)', flush=True)
-    out_dir = osp.join(work_dir, 'finetune_from_video_mvc')
+    out_dir = osp.join(work_dir, 'finetune_video_mvc')
     finetune['video_mvc'] = train_and_test(
         MVC_CONFIG, out_dir, args.finetune_iters,
         vis_opts + [f'load_from={pretrain["video"]["checkpoint"]}'],
@@ -206,11 +243,11 @@ def main(argv=None):
     # the video-level class / score rule before issue 11 on the same
     # checkpoints: argmax of the mean probabilities, mean of the frame scores
     for arm in ('image', 'video'):
-        print(f'--- from the {arm} pre-training, former video-level rule '
+        print(f'--- {arm}, former video-level rule '
               "(model.tracker.video_scoring='mean_prob')", flush=True)
         finetune[f'{arm}_mean_prob'] = dict(metrics=test_checkpoint(
             FINETUNE_CONFIGS[arm], finetune[arm]['checkpoint'],
-            osp.join(work_dir, f'finetune_from_{arm}', 'test_mean_prob'),
+            osp.join(work_dir, f'finetune_{arm}', 'test_mean_prob'),
             vis_opts + ['model.tracker.video_scoring=mean_prob'],
             VIS_PREFIX))
     print('--- the untrained online model (reference)', flush=True)
@@ -272,7 +309,10 @@ def main(argv=None):
              for arm, r in finetune.items()},
             untrained=_strip(untrained, VIS_PREFIX),
             stmask=_strip(stmask['metrics'], VIS_PREFIX)),
-        timing=timing)
+        timing=timing,
+        protocol=dict(seed=args.seed, threads=args.threads,
+                      held_out_videos=count_videos(
+                          osp.join(ytvis, 'valid.json'))))
     with open(osp.join(work_dir, 'results.json'), 'w') as f:
         json.dump(dict(results=results, train_dirs=train_dirs), f, indent=2)
     md, png = write_report(work_dir, results, train_dirs)
@@ -287,6 +327,12 @@ def main(argv=None):
 def _strip(metrics: dict, prefix: str) -> dict:
     return {k[len(prefix):]: v for k, v in metrics.items()
             if k.startswith(prefix)}
+
+
+def count_videos(ann_file: str) -> int:
+    """The number of videos of a YouTube-VIS JSON."""
+    with open(ann_file) as f:
+        return len(json.load(f)['videos'])
 
 
 def first_video_dir(frames_root: str) -> str:
@@ -312,7 +358,7 @@ def train_and_test(config: str, out_dir: str, iters: int, options: list,
          f'default_hooks.checkpoint.interval={iters}',
          f'param_scheduler.end={iters}',
          f'param_scheduler.milestones=[{int(iters * 0.8)}]',
-         'randomness.seed=0'],
+         f'randomness.seed={TRAIN_SEED}'],
         log_file=osp.join(out_dir, 'train.log'))
     trained = osp.join(out_dir, f'iter_{iters}.pth')
     test_dir = osp.join(out_dir, 'test')
