@@ -197,3 +197,18 @@ def test_data_set_placeholders(tmp_path):
     assert format_options({'a': '{ft_coco}x.json', 'b': '{iters}', 'c': [1]},
                           roots, 7) == {'a': roots['ft_coco'] + 'x.json',
                                         'b': '7', 'c': [1]}
+
+
+@pytest.mark.parametrize('name', ['table7', 'table3', 'stmask_table4',
+                                  'mvc', 'oma'])
+def test_bundled_specs_load_and_name_existing_configs(name):
+    from conftest import REPO
+    spec = load_study(os.path.join(REPO, 'tools', 'analysis_tools',
+                                   'studies', f'{name}.py'))
+    assert spec['name'] == name and len(spec['seeds']) >= 5
+    for arm in spec['arms'].values():
+        for stage in spec['stages']:
+            config = (arm.get(stage) or {}).get('config')
+            if config:
+                assert os.path.isfile(os.path.join(REPO, config)), config
+    assert planned_runs(spec)
