@@ -55,8 +55,10 @@ def aggregate(spec: dict, summaries: Dict[str, dict],
             last = {seed: run['metrics'][str(run['iters'])]
                     for seed, run in runs.items()}
             keys = sorted(set.intersection(*(set(m) for m in last.values())))
+            source = stage_source(spec, arm, stage)
             entry = dict(
                 label=spec['arms'][arm].get('label', arm),
+                same_as=None if source == arm else source,
                 x=spec['arms'][arm].get('x'),
                 group=spec['arms'][arm].get('group'),
                 seeds=sorted(runs),
@@ -130,7 +132,9 @@ def _markdown(spec: dict, result: dict, summaries: Dict[str, dict]) -> str:
         for arm, entry in res['arms'].items():
             cells = [_fmt(entry['metrics'].get(primary))] + [
                 _fmt(entry['extra'].get(e)) for e in extra]
-            lines.append(f"| {entry['label']} (`{arm}`) | "
+            shared = (f" = `{entry['same_as']}`'s runs" if entry['same_as']
+                      else '')
+            lines.append(f"| {entry['label']} (`{arm}`{shared}) | "
                          f"{len(entry['seeds'])} | " + ' | '.join(cells) +
                          ' |')
         lines.append('')
@@ -206,6 +210,9 @@ def write_study_report(spec: dict, results_dir: str,
         dict: ``results`` (:func:`aggregate`), ``files`` written.
     """
     summaries = collect_summaries(results_dir)
+    if not summaries:
+        raise FileNotFoundError(f'{osp.join(results_dir, "runs")}: no '
+                                'finished runs to report')
     result = aggregate(spec, summaries, num_samples=num_samples)
     compute = sum(s.get('seconds', 0) for s in summaries.values())
     payload = dict(study=spec['name'], spec_file=spec.get('spec_file'),

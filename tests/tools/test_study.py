@@ -212,3 +212,13 @@ def test_bundled_specs_load_and_name_existing_configs(name):
             if config:
                 assert os.path.isfile(os.path.join(REPO, config)), config
     assert planned_runs(spec)
+
+
+def test_report_only_without_runs_says_so(tmp_path):
+    tool = load_tool('tools/analysis_tools/study.py')
+    spec = _spec(tmp_path, TINY)
+    with pytest.raises(SystemExit, match='no finished runs to report'):
+        tool.main([spec, '--report-only', '--results-dir',
+                   str(tmp_path / 'empty')])
+    with pytest.raises(SystemExit, match=r'--seeds \[9\] are not seeds'):
+        tool.main([spec, '--seeds', '9', '--dry-run'])

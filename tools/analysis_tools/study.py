@@ -83,8 +83,11 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         return dict(pending=sorted(pending))
     if not args.report_only:
         runner.run()
-    report = write_study_report(spec, results_dir,
-                                num_samples=args.bootstrap_samples)
+    try:
+        report = write_study_report(spec, results_dir,
+                                    num_samples=args.bootstrap_samples)
+    except FileNotFoundError as err:  # --report-only before any run
+        raise SystemExit(str(err)) from err
     with open(osp.join(results_dir, 'results.md')) as f:
         print(f.read())
     print('wrote', ', '.join(report['files']))
