@@ -86,13 +86,10 @@ def package_leaf(tmp_path, base: str, body: str = '') -> str:
 
 
 def as_cli(options: dict) -> list:
-    """``{'a.b': 1}`` -> ``['a.b=1']`` for ``--cfg-options``."""
-    out = []
-    for key, value in options.items():
-        if isinstance(value, (list, tuple)):
-            value = '[' + ','.join(str(v) for v in value) + ']'
-        out.append(f'{key}={value}')
-    return out
+    """``{'a.b': 1}`` -> ``['a.b=1']`` for ``--cfg-options`` (the study
+    runner's :func:`cfg_options_cli`)."""
+    from mmvis_pretrain.utils.study_runner import cfg_options_cli
+    return cfg_options_cli(options)
 
 
 @pytest.fixture

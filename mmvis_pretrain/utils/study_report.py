@@ -152,52 +152,58 @@ def _markdown(spec: dict, result: dict, summaries: Dict[str, dict]) -> str:
     return '\n'.join(lines) + '\n'
 
 
-def _plots(spec: dict, result: dict, results_dir: str) -> List[str]:
+def _errorbar_plot(series: List[tuple], xlabel: str, ylabel: str,
+                   path: str) -> str:
+    """One PNG of ``(label, xs, means, stds)`` series with error bars."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, xs, means, stds in series:
+        ax.errorbar(xs, means, yerr=stds, marker='o', capsize=3,
+                    label=label)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _plots(spec: dict, result: dict, results_dir: str) -> List[str]:
+    """The metric against the iterations of each stage (when an arm was
+    evaluated more than once) and against the arms' ``x``."""
     written = []
     for stage, res in result.items():
         arms = res['arms']
         if any(len(a['curve']) > 1 for a in arms.values()):
-            fig, ax = plt.subplots(figsize=(6, 4))
-            for arm, entry in arms.items():
+            series = []
+            for entry in arms.values():
                 xs = sorted(int(i) for i in entry['curve'])
-                ys = [entry['curve'][str(i)]['mean'] for i in xs]
-                es = [entry['curve'][str(i)]['std'] for i in xs]
-                ax.errorbar(xs, ys, yerr=es, marker='o', capsize=3,
-                            label=entry['label'])
-            ax.set_xlabel(f'{stage} iterations')
-            ax.set_ylabel(res['metric'])
-            ax.legend(fontsize=7)
-            ax.grid(alpha=0.3)
-            path = osp.join(results_dir, f'{stage}_vs_iters.png')
-            fig.tight_layout()
-            fig.savefig(path, dpi=120)
-            plt.close(fig)
-            written.append(path)
-        with_x = {a: e for a, e in arms.items() if e['x'] is not None}
-        if with_x:
-            fig, ax = plt.subplots(figsize=(6, 4))
-            groups: Dict[Any, list] = {}
-            for arm, entry in with_x.items():
+                points = [entry['curve'][str(i)] for i in xs]
+                series.append((entry['label'], xs,
+                               [p['mean'] for p in points],
+                               [p['std'] for p in points]))
+            written.append(_errorbar_plot(
+                series, f'{stage} iterations', res['metric'],
+                osp.join(results_dir, f'{stage}_vs_iters.png')))
+        groups: Dict[Any, list] = {}
+        for arm, entry in arms.items():
+            if entry['x'] is not None:
                 groups.setdefault(entry['group'] or arm, []).append(entry)
+        if groups:
+            series = []
             for group, entries in groups.items():
                 entries.sort(key=lambda e: e['x'])
-                ys = [e['metrics'][res['metric']] for e in entries]
-                ax.errorbar([e['x'] for e in entries],
-                            [y['mean'] for y in ys],
-                            yerr=[y['std'] for y in ys], marker='o',
-                            capsize=3, label=str(group))
-            ax.set_xlabel(spec.get('x_label', 'x'))
-            ax.set_ylabel(res['metric'])
-            ax.legend(fontsize=7)
-            ax.grid(alpha=0.3)
-            path = osp.join(results_dir, f'{stage}_vs_x.png')
-            fig.tight_layout()
-            fig.savefig(path, dpi=120)
-            plt.close(fig)
-            written.append(path)
+                points = [e['metrics'][res['metric']] for e in entries]
+                series.append((str(group), [e['x'] for e in entries],
+                               [p['mean'] for p in points],
+                               [p['std'] for p in points]))
+            written.append(_errorbar_plot(
+                series, spec.get('x_label', 'x'), res['metric'],
+                osp.join(results_dir, f'{stage}_vs_x.png')))
     return written
 
 

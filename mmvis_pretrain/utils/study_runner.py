@@ -34,7 +34,8 @@ from .study_spec import format_options, planned_runs, run_key, stage_source
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-__all__ = ['StudyRunner', 'read_test_metrics', 'read_run_seed']
+__all__ = ['StudyRunner', 'read_test_metrics', 'read_run_seed',
+           'cfg_options_cli']
 
 
 def read_test_metrics(test_dir: str) -> Dict[str, float]:
@@ -62,7 +63,9 @@ def read_run_seed(work_dir: str) -> Optional[int]:
     return (cfg.get('randomness') or {}).get('seed')
 
 
-def _cli(options: Dict[str, Any]) -> List[str]:
+def cfg_options_cli(options: Dict[str, Any]) -> List[str]:
+    """``{'a.b': 1, 'c': [1, 2]}`` -> ``['a.b=1', 'c=[1,2]']``, the
+    ``--cfg-options`` arguments of the tools."""
     out = []
     for key, value in options.items():
         if isinstance(value, (list, tuple)):
@@ -215,7 +218,7 @@ class StudyRunner:
             options['load_from'] = load_from
         work = self.run_dir(arm, stage, seed)
         self._tool(['tools/train.py', stage_spec['config'], '--work-dir',
-                    work, '--cfg-options', *_cli(options)],
+                    work, '--cfg-options', *cfg_options_cli(options)],
                    osp.join(work, 'train.log'))
 
     def test(self, arm: str, stage: str, seed: int, checkpoint: str,
@@ -228,7 +231,8 @@ class StudyRunner:
                                       self.roots, iters))
         options.update(format_options(extra, self.roots, iters))
         self._tool(['tools/test.py', stage_spec['config'], checkpoint,
-                    '--work-dir', test_dir, '--cfg-options', *_cli(options)],
+                    '--work-dir', test_dir, '--cfg-options',
+                    *cfg_options_cli(options)],
                    osp.join(test_dir, 'test.log'))
         return read_test_metrics(test_dir)
 

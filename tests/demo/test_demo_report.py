@@ -6,9 +6,10 @@ import os.path as osp
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
-def _load():
-    path = osp.join(REPO, 'demo', 'demo_report.py')
-    spec = importlib.util.spec_from_file_location('demo_report_ut', path)
+def _load(name='demo_report'):
+    """A module of ``demo/`` by file name."""
+    path = osp.join(REPO, 'demo', f'{name}.py')
+    spec = importlib.util.spec_from_file_location(f'{name}_ut', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -60,19 +61,11 @@ def test_report_table_and_figure(tmp_path):
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
 
 
-def _load_run_demo():
-    path = osp.join(REPO, 'demo', 'run_demo.py')
-    spec = importlib.util.spec_from_file_location('run_demo_ut', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_seed_and_threads_reach_the_tools(synthetic_root, tmp_path):
     """``--seed`` is the training seed of every run (read back from the
     config the run dumped), ``--threads`` the tools' thread count."""
     from mmvis_pretrain.utils.study_runner import read_run_seed
-    demo = _load_run_demo()
+    demo = _load('run_demo')
     demo.configure(demo.parse_args(['--seed', '7', '--threads', '1']))
     assert demo.TRAIN_SEED == 7 and demo.TOOL_ENV['OMP_NUM_THREADS'] == '1'
     ytvis = osp.join(synthetic_root, 'ytvis') + '/'

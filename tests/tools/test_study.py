@@ -131,7 +131,8 @@ comparisons = [('image', 'image_plain')]
     ("name='x'\nseeds=[0]\nstages=['s']\nmetrics=dict(s='m')\n"
      "arms=dict(a=dict(s=dict(same_as='b')))", "same_as='b' is not an arm"),
     ("name='x'\nseeds=[0]\nstages=['s']\nmetrics=dict(s='m')\n"
-     "arms=dict(a=dict(s=dict(config='c', iter=2)))", r"unknown keys \['iter'\]"),
+     "arms=dict(a=dict(s=dict(config='c', iter=2)))",
+     r"unknown keys \['iter'\]"),
     ("name='x'\nseeds=[0]\nstages=['s']\nmetrics=dict(t='m')\n"
      "arms=dict(a=dict(s=dict(config='c', iters=2)))", "no key for the stage"),
     ("name='x'\nseeds=[0]\nstages=['s']\nmetrics=dict(s='m')\n"
