@@ -23,9 +23,9 @@ exact calls of ``demo/video_demo.py`` per frame, each timed on its own:
 end-to-end frames/s (``--model-fps``, or the ``end_to_end`` fps of a
 ``benchmark_fps.py --out`` report via ``--fps-json``, matched by source
 frame size, the size the demo draws at) the tool reports the demo's
-expected frames/s, ``1 / (1 / model_fps + render_s)``, and ``within_2x``: whether rendering
-keeps it within a factor 2 of the model alone (``render_s <= 1 /
-model_fps``). Without either, the paper's 9.7 frames/s (online VIS R50 on
+expected frames/s, ``1 / (1 / model_fps + render_s)``, and
+``within_2x``: whether rendering keeps it within a factor 2 of the model
+alone (``render_s <= 1 / model_fps``). Without either, the paper's 9.7 frames/s (online VIS R50 on
 YouTube-VIS, its GPU) is the reference. Results are recorded in
 ``docs/benchmarks.md`` (rendering).
 """
