@@ -200,7 +200,8 @@ def test_data_set_placeholders(tmp_path):
                                         'b': '7', 'c': [1]}
 
 
-@pytest.mark.parametrize('name', ['table7', 'table3', 'stmask_table4',
+@pytest.mark.parametrize('name', ['table7', 'table3', 'table7_videos',
+                                  'stmask_table4',
                                   'mvc', 'oma'])
 def test_bundled_specs_load_and_name_existing_configs(name):
     from conftest import REPO
