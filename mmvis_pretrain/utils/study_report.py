@@ -86,6 +86,8 @@ def aggregate(spec: dict, summaries: Dict[str, dict],
         for a, b in spec.get('comparisons') or []:
             if a not in arms or b not in arms:
                 continue
+            if stage_source(spec, a, stage) == stage_source(spec, b, stage):
+                continue  # the same runs (same_as): nothing to compare
             for evaluation in [None] + sorted(set(arms[a]['extra'])
                                               & set(arms[b]['extra'])):
                 if evaluation is None:
@@ -191,9 +193,10 @@ def _plots(spec: dict, result: dict, results_dir: str) -> List[str]:
                 osp.join(results_dir, f'{stage}_vs_iters.png')))
         groups: Dict[Any, list] = {}
         for arm, entry in arms.items():
-            if entry['x'] is not None:
+            # x of shared runs (same_as) says nothing about this stage
+            if entry['x'] is not None and not entry['same_as']:
                 groups.setdefault(entry['group'] or arm, []).append(entry)
-        if groups:
+        if any(len(entries) > 1 for entries in groups.values()):
             series = []
             for group, entries in groups.items():
                 entries.sort(key=lambda e: e['x'])

@@ -19,9 +19,11 @@ Outputs:
 Summaries are written to a temporary file and moved into place, so an
 interrupted study leaves no partial summary.
 """
+import hashlib
 import json
 import math
 import os
+import signal
 import os.path as osp
 import subprocess
 import sys
@@ -111,6 +113,7 @@ class StudyRunner:
         self.python = python or sys.executable
         self._log = log or (lambda line: print(line, flush=True))
         self._lock = threading.Lock()
+        self._procs: set = set()  # running tool processes
         self.launched: List[str] = []  # run keys trained in this call
 
     # -- paths -----------------------------------------------------------
@@ -144,6 +147,54 @@ class StudyRunner:
         return osp.join(self.results_dir, 'runs',
                         run_key(arm, stage, seed) + '.json')
 
+    def fingerprint(self, arm: str, stage: str, seed: int) -> str:
+        """A hash of everything that determines a run: its resolved stage
+        (config, iterations, evaluated iterations, options, test options),
+        the data settings, the extra evaluations, the threads, the seed and,
+        recursively, the run it starts from. A summary or a trained
+        checkpoint with another fingerprint is stale (the spec changed)."""
+        stage_spec = self.spec['arms'][arm][stage]
+        need = self._needs((arm, stage, seed))
+        payload = dict(
+            stage={k: v for k, v in stage_spec.items() if k != 'label'},
+            data=self.data_sets(), extra=self.spec.get('extra_evals') or {},
+            threads=self.threads, seed=seed,
+            upstream=None if need is None else self.fingerprint(*need))
+        text = json.dumps(payload, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def _marker(self, arm: str, stage: str, seed: int) -> str:
+        """Written into the run dir when tools/train.py exits 0."""
+        return osp.join(self.run_dir(arm, stage, seed), 'study_trained.json')
+
+    def trained(self, arm: str, stage: str, seed: int) -> bool:
+        """Whether this machine has the run's final checkpoint, trained with
+        the run's current fingerprint."""
+        marker = self._marker(arm, stage, seed)
+        if not (osp.isfile(marker)
+                and osp.isfile(self.checkpoint(arm, stage, seed))):
+            return False
+        with open(marker) as f:
+            return json.load(f).get('fingerprint') == self.fingerprint(
+                arm, stage, seed)
+
+    def finished(self, arm: str, stage: str, seed: int) -> bool:
+        """Whether the run has a summary made with its current fingerprint
+        (a summary without one, written before fingerprints, counts)."""
+        path = self.summary_path(arm, stage, seed)
+        if not osp.isfile(path):
+            return False
+        with open(path) as f:
+            recorded = json.load(f).get('fingerprint')
+        if recorded is None or recorded == self.fingerprint(arm, stage,
+                                                              seed):
+            return True
+        raise RuntimeError(
+            f'{path}: made with other settings than the spec now gives '
+            '(config, options, iterations, data, threads or an upstream '
+            'run changed); delete the summary to run it again, or restore '
+            'the spec')
+
     def checkpoint(self, arm: str, stage: str, seed: int) -> str:
         iters = self.spec['arms'][arm][stage]['iters']
         return osp.join(self.run_dir(arm, stage, seed), f'iter_{iters}.pth')
@@ -173,17 +224,38 @@ class StudyRunner:
             _write_json(marker, wanted)
 
     def _tool(self, args: List[str], log_file: str) -> None:
+        """Run a tool in its own process group; an interruption of the
+        study (Ctrl-C, SIGTERM via the CLI) kills it, so no orphan keeps
+        writing into a run dir."""
         env = dict(os.environ, OMP_NUM_THREADS=str(self.threads),
                    MKL_NUM_THREADS=str(self.threads))
         env['PYTHONPATH'] = os.pathsep.join(
             p for p in (REPO, env.get('PYTHONPATH')) if p)
         os.makedirs(osp.dirname(log_file), exist_ok=True)
         with open(log_file, 'w') as log:
-            proc = subprocess.run([self.python, *args], cwd=REPO, env=env,
-                                  stdout=log, stderr=subprocess.STDOUT)
-        if proc.returncode != 0:
-            raise RuntimeError(f'{args[0]} failed (exit {proc.returncode})'
-                               f', see {log_file}')
+            proc = subprocess.Popen([self.python, *args], cwd=REPO, env=env,
+                                    stdout=log, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+            with self._lock:
+                self._procs.add(proc)
+            try:
+                returncode = proc.wait()
+            finally:
+                with self._lock:
+                    self._procs.discard(proc)
+        if returncode != 0:
+            raise RuntimeError(f'{args[0]} failed (exit {returncode}), see '
+                               f'{log_file}')
+
+    def kill_tools(self) -> None:
+        """Kill the process groups of the running tools."""
+        with self._lock:
+            procs = list(self._procs)
+        for proc in procs:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def _load_from(self, arm: str, stage: str, seed: int) -> Optional[str]:
         stages = self.spec['stages']
@@ -206,6 +278,9 @@ class StudyRunner:
             'randomness.seed': seed,
             'train_cfg.max_iters': iters,
             'train_cfg.val_interval': iters + 1,
+            # mmengine also validates at the last iteration unless
+            # val_begin is past it; the study tests the checkpoints itself
+            'train_cfg.val_begin': iters + 1,
             'default_hooks.checkpoint.interval': reduce(math.gcd, evals),
             'default_hooks.checkpoint.max_keep_ckpts': -1,
         })
@@ -217,9 +292,14 @@ class StudyRunner:
                     'does not exist')
             options['load_from'] = load_from
         work = self.run_dir(arm, stage, seed)
+        marker = self._marker(arm, stage, seed)
+        if osp.isfile(marker):
+            os.remove(marker)
         self._tool(['tools/train.py', stage_spec['config'], '--work-dir',
                     work, '--cfg-options', *cfg_options_cli(options)],
                    osp.join(work, 'train.log'))
+        _write_json(marker, dict(fingerprint=self.fingerprint(
+            arm, stage, seed)))
 
     def test(self, arm: str, stage: str, seed: int, checkpoint: str,
              test_dir: str, extra: Optional[dict] = None) -> Dict[str, float]:
@@ -241,7 +321,7 @@ class StudyRunner:
         summary exists and a later stage needs its checkpoint)."""
         key = run_key(arm, stage, seed)
         summary_file = self.summary_path(arm, stage, seed)
-        if osp.isfile(summary_file):
+        if self.finished(arm, stage, seed):
             self.log(f'{key}: finished before, re-training for its '
                      'checkpoint')
             self.train(arm, stage, seed)
@@ -251,17 +331,23 @@ class StudyRunner:
         iters = stage_spec['iters']
         work = self.run_dir(arm, stage, seed)
         start = time.time()
-        self.log(f'{key}: training {iters} iterations ({work})')
-        with self._lock:
-            self.launched.append(key)
-        if not osp.isfile(self.checkpoint(arm, stage, seed)):
+        if not self.trained(arm, stage, seed):
+            self.log(f'{key}: training {iters} iterations ({work})')
+            with self._lock:
+                self.launched.append(key)
             self.train(arm, stage, seed)
         train_s = time.time() - start
         metrics = {}
+        primary = self.spec['metrics'][stage]
         for k in stage_spec.get('eval_iters') or [iters]:
             metrics[str(k)] = self.test(
                 arm, stage, seed, osp.join(work, f'iter_{k}.pth'),
                 osp.join(work, f'test_iter{k}'))
+            if primary not in metrics[str(k)]:
+                raise KeyError(
+                    f'{key}: the metric {primary!r} (metrics.{stage} of '
+                    f"{self.spec.get('spec_file')}) is not among the test's "
+                    f'metrics {sorted(metrics[str(k)])}')
         extra = {}
         for name, extra_spec in (self.spec.get('extra_evals') or {}).items():
             if stage in (extra_spec.get('stages') or [stage]):
@@ -277,24 +363,28 @@ class StudyRunner:
             load_from=self._load_from(arm, stage, seed) and osp.relpath(
                 self._load_from(arm, stage, seed), self.work_dir),
             cfg_seed=read_run_seed(work), threads=self.threads,
+            fingerprint=self.fingerprint(arm, stage, seed),
             metrics=metrics, extra=extra,
             train_seconds=round(train_s, 1),
             seconds=round(time.time() - start, 1))
+        if summary['cfg_seed'] != seed:
+            raise RuntimeError(f'{key}: the run used randomness.seed='
+                               f"{summary['cfg_seed']}, not {seed}")
         _write_json(summary_file, summary)
-        primary = self.spec['metrics'][stage]
         self.log(f'{key}: done in {summary["seconds"]:.0f} s, {primary} = '
                  f'{metrics[str(iters)].get(primary)}')
         return summary
 
     def pending(self) -> List[tuple]:
-        """The runs without a summary."""
-        return [r for r in planned_runs(self.spec)
-                if not osp.isfile(self.summary_path(*r))]
+        """The runs without a (current) summary."""
+        return [r for r in planned_runs(self.spec) if not self.finished(*r)]
 
     def _needs(self, run: tuple) -> Optional[tuple]:
         """The run whose checkpoint ``run`` starts from (or None)."""
         arm, stage, seed = run
         stages = self.spec['stages']
+        if self.spec['arms'][arm][stage].get('load_from'):
+            return None  # a checkpoint of its own
         for previous in reversed(stages[:stages.index(stage)]):
             source = stage_source(self.spec, arm, previous)
             if source is not None:
@@ -341,23 +431,44 @@ class StudyRunner:
                    for _ in range(min(self.jobs, max(len(batch), 1)))]
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join()
+        try:
+            for thread in threads:
+                while thread.is_alive():
+                    thread.join(timeout=0.5)
+        except BaseException:  # Ctrl-C / SIGTERM: no orphan keeps writing
+            with cond:
+                failures.append(RuntimeError('interrupted'))
+            self.kill_tools()
+            raise
         if failures:
             raise failures[0]
 
     def run(self) -> List[Dict[str, Any]]:
         """Run every unfinished run (:meth:`_schedule`); returns the
         summaries of all runs of the study."""
-        self.prepare_data()
         runs = planned_runs(self.spec)
+        recorded = set()
+        for run in runs:
+            if osp.isfile(self.summary_path(*run)):
+                with open(self.summary_path(*run)) as f:
+                    recorded.add(json.load(f).get('threads'))
+        if recorded - {None, self.threads}:
+            raise RuntimeError(
+                f"{self.spec['name']}: its finished runs used "
+                f'{sorted(recorded - {None})} thread(s) per run, this call '
+                f'{self.threads}; the thread count changes CPU numerics, '
+                'so a study keeps one (--threads)')
+        self.prepare_data()
         todo = set(self.pending())
         # finished runs whose checkpoint a pending run needs (not on this
-        # machine, e.g. a fresh checkout)
-        for run in list(todo):
-            need = self._needs(run)
-            if need is not None and not osp.isfile(self.checkpoint(*need)):
+        # machine, e.g. a fresh checkout), and theirs, and so on
+        work = list(todo)
+        while work:
+            need = self._needs(work.pop())
+            if need is not None and need not in todo and \
+                    not self.trained(*need):
                 todo.add(need)
+                work.append(need)
         self.log(f"study {self.spec['name']}: {len(runs)} runs, "
                  f'{len(runs) - len(self.pending())} finished, '
                  f'{len(todo)} to run ({self.jobs} at a time, '

@@ -8,7 +8,7 @@ A spec::
     data = dict(seed=0, num_images=2000, num_val_videos=40)  # synthetic
     seeds = [0, 1, 2, 3, 4]
     stages = ['pretrain', 'finetune']
-    metrics = dict(pretrain='coco/segm_mAP', finetune='vis/mAP')
+    metrics = dict(pretrain='coco/segm_mAP', finetune='vis/AP')
     arms = dict(
         image=dict(label='image pre-training', pretrain=dict(
             config='configs/...py', iters=1500, options={...}),
@@ -42,10 +42,10 @@ __all__ = ['StudySpecError', 'load_study', 'check_study', 'run_key',
            'stage_source']
 
 STAGE_KEYS = {'config', 'iters', 'options', 'test_options', 'eval_iters',
-              'same_as', 'load_from', 'metric_prefix'}
+              'same_as', 'load_from'}
 ARM_KEYS = {'label', 'x', 'group'}
 TOP_KEYS = {'name', 'description', 'data', 'seeds', 'stages', 'metrics',
-            'arms', 'comparisons', 'extra_evals', 'threads', 'x_label'}
+            'arms', 'comparisons', 'extra_evals', 'x_label'}
 
 
 class StudySpecError(ValueError):
@@ -106,6 +106,9 @@ def check_study(spec: Dict[str, Any]) -> None:
                 _fail(spec, f'{where}: unknown keys {bad} (known: '
                       f'{sorted(STAGE_KEYS)})')
             if 'same_as' in stage_spec:
+                if len(stage_spec) > 1:
+                    _fail(spec, f'{where}: same_as takes no other keys, got '
+                          f'{sorted(set(stage_spec) - {"same_as"})}')
                 other = stage_spec['same_as']
                 if other not in arms or not arms[other].get(stage) or \
                         'same_as' in arms[other][stage]:
@@ -123,6 +126,12 @@ def check_study(spec: Dict[str, Any]) -> None:
                    for k in evals) or iters not in evals:
                 _fail(spec, f'{where}: eval_iters {evals} must be in '
                       f'1..{iters} and include iters')
+    for name, extra in (spec.get('extra_evals') or {}).items():
+        bad = sorted(set(extra) - {'stages', 'options'})
+        unknown = sorted(set(extra.get('stages') or []) - set(stages))
+        if bad or unknown:
+            _fail(spec, f'extra_evals.{name}: unknown keys {bad} or stages '
+                  f'{unknown} (keys: options, stages; stages: {stages})')
     for pair in spec.get('comparisons') or []:
         if len(pair) != 2 or any(a not in arms for a in pair):
             _fail(spec, f'comparison {pair} must name two arms of '

@@ -224,3 +224,109 @@ def test_report_only_without_runs_says_so(tmp_path):
                    str(tmp_path / 'empty')])
     with pytest.raises(SystemExit, match=r'--seeds \[9\] are not seeds'):
         tool.main([spec, '--seeds', '9', '--dry-run'])
+
+
+CHAIN = """
+name = 'chain'
+seeds = [0, 1]
+stages = ['a', 'b', 'c']
+metrics = dict(a='m', b='m', c='m')
+arms = dict(
+    x=dict(a=dict(config='p.py', iters=2), b=dict(config='q.py', iters=2),
+           c=dict(config='r.py', iters=2, options={'k': 1})),
+    y=dict(a=dict(same_as='x'), b=dict(same_as='x'),
+           c=dict(config='r.py', iters=2, options={'k': 2})))
+comparisons = [('y', 'x')]
+"""
+
+
+def _summary(runner, arm, stage, seed, value, fingerprint=True):
+    from mmvis_pretrain.utils.study_runner import _write_json
+    _write_json(runner.summary_path(arm, stage, seed), dict(
+        arm=arm, stage=stage, seed=seed, iters=2, threads=1, seconds=1.0,
+        metrics={'2': {'m': value}}, extra={},
+        fingerprint=runner.fingerprint(arm, stage, seed)
+        if fingerprint else None))
+
+
+def test_resume_retrains_the_whole_missing_chain(tmp_path, monkeypatch):
+    """On a fresh checkout (summaries, no checkpoints) a pending run of the
+    third stage re-trains the second AND the first stage it rests on."""
+    spec = load_study(_spec(tmp_path, CHAIN))
+    runner = StudyRunner(spec, str(tmp_path / 'w'), str(tmp_path / 'r'))
+    for seed in (0, 1):
+        _summary(runner, 'x', 'a', seed, 0.1)
+        _summary(runner, 'x', 'b', seed, 0.2)
+    _summary(runner, 'x', 'c', 0, 0.3)
+    _summary(runner, 'y', 'c', 0, 0.4)
+    _summary(runner, 'x', 'c', 1, 0.3)
+    ran = []
+    monkeypatch.setattr(runner, 'prepare_data', lambda: None)
+    monkeypatch.setattr(runner, 'execute',
+                        lambda *run: ran.append(run) or {})
+    try:
+        runner.run()
+    except FileNotFoundError:
+        pass  # the stub wrote no summary for y/c/1
+    assert ran == [('x', 'a', 1), ('x', 'b', 1), ('y', 'c', 1)]
+
+
+def test_stale_summaries_and_shared_comparisons(tmp_path):
+    from mmvis_pretrain.utils.study_report import aggregate
+    spec = load_study(_spec(tmp_path, CHAIN))
+    runner = StudyRunner(spec, str(tmp_path / 'w'), str(tmp_path / 'r'))
+    for seed in (0, 1):
+        for stage in ('a', 'b'):
+            _summary(runner, 'x', stage, seed, 0.1)
+        _summary(runner, 'x', 'c', seed, 0.3 + seed)
+        _summary(runner, 'y', 'c', seed, 0.5 + seed)
+    assert runner.pending() == []
+    from mmvis_pretrain.utils.study_report import collect_summaries
+    result = aggregate(spec, collect_summaries(str(tmp_path / 'r')), 500)
+    # stages a and b: y runs x's runs (same_as), nothing to compare
+    assert result['a']['comparisons'] == result['b']['comparisons'] == []
+    (c, ) = result['c']['comparisons']
+    assert c['mean'] == pytest.approx(0.2)
+    # the spec changes: the summaries of the changed arm are stale
+    changed = load_study(_spec(tmp_path, CHAIN.replace("{'k': 2}",
+                                                       "{'k': 3}")))
+    stale = StudyRunner(changed, str(tmp_path / 'w'), str(tmp_path / 'r'))
+    with pytest.raises(RuntimeError, match='y__c__seed0.json: made with '
+                       'other settings'):
+        stale.pending()
+    # a different thread count than the finished runs' is refused
+    other = StudyRunner(spec, str(tmp_path / 'w'), str(tmp_path / 'r'),
+                        threads=2)
+    with pytest.raises(RuntimeError, match=r'used \[1\] thread'):
+        other.run()
+
+
+def test_interrupted_study_kills_its_tools(tmp_path):
+    """The tools run in process groups of their own and kill_tools (the
+    scheduler's answer to Ctrl-C / SIGTERM) ends them, children included."""
+    import threading
+    import time
+    fake = tmp_path / 'fake_python.sh'
+    fake.write_text('#!/bin/sh\nsleep 30 &\nwait\n')
+    fake.chmod(0o755)
+    spec = load_study(_spec(tmp_path, CHAIN))
+    runner = StudyRunner(spec, str(tmp_path / 'w'), str(tmp_path / 'r'),
+                         python=str(fake))
+    errors = []
+
+    def call():
+        try:
+            runner._tool(['tools/train.py'], str(tmp_path / 'log.txt'))
+        except RuntimeError as err:
+            errors.append(str(err))
+
+    start = time.time()
+    thread = threading.Thread(target=call)
+    thread.start()
+    while not runner._procs and time.time() - start < 10:
+        time.sleep(0.05)
+    runner.kill_tools()
+    thread.join(10)
+    assert not thread.is_alive() and time.time() - start < 10
+    assert errors and 'tools/train.py failed (exit -9)' in errors[0]
+    assert not runner._procs

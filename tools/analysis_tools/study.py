@@ -21,6 +21,7 @@ fixed within a study).
 import argparse
 import os
 import os.path as osp
+import signal
 import sys
 from typing import Optional, Sequence
 
@@ -70,7 +71,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             raise SystemExit(f'--seeds {unknown} are not seeds of '
                              f"{args.spec} ({spec['seeds']})")
         spec['seeds'] = [s for s in spec['seeds'] if s in args.seeds]
-    work_dir = args.work_dir or osp.join('work_dirs', 'studies', name)
+    work_dir = args.work_dir or osp.join(REPO, 'work_dirs', 'studies', name)
     results_dir = args.results_dir or osp.join(REPO, 'docs', 'studies',
                                                name)
     runner = StudyRunner(spec, work_dir, results_dir, jobs=args.jobs,
@@ -82,7 +83,14 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             print(f'{run[0]:>24} {run[1]:>10} seed {run[2]:<4} {state}')
         return dict(pending=sorted(pending))
     if not args.report_only:
-        runner.run()
+        def stop(signum, frame):  # SIGTERM as Ctrl-C: the tools are killed
+            raise KeyboardInterrupt(f'signal {signum}')
+
+        previous = signal.signal(signal.SIGTERM, stop)
+        try:
+            runner.run()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
     try:
         report = write_study_report(spec, results_dir,
                                     num_samples=args.bootstrap_samples)
