@@ -57,7 +57,7 @@ def test_two_arms_two_seeds_end_to_end_and_resume(tmp_path):
     spec = _spec(tmp_path, TINY)
     argv = [spec, '--work-dir', str(tmp_path / 'work'), '--results-dir',
             str(tmp_path / 'results'), '--jobs', '2', '--bootstrap-samples',
-            '500']
+            '500', '--min-seeds', '2']
     report = tool.main(argv)
     runs = sorted(os.listdir(tmp_path / 'results' / 'runs'))
     assert runs == [f'{arm}__finetune__seed{s}.json'
@@ -286,7 +286,12 @@ def test_stale_summaries_and_shared_comparisons(tmp_path):
     # stages a and b: y runs x's runs (same_as), nothing to compare
     assert result['a']['comparisons'] == result['b']['comparisons'] == []
     (c, ) = result['c']['comparisons']
-    assert c['mean'] == pytest.approx(0.2)
+    assert c['mean'] == pytest.approx(0.2) and c['wins'] == 2
+    # 2 seeds: no interval (it would under-cover), unless asked for
+    assert c['low'] is None and c['high'] is None
+    (c, ) = aggregate(spec, collect_summaries(str(tmp_path / 'r')), 500,
+                      min_seeds=2)['c']['comparisons']
+    assert c['low'] == pytest.approx(0.2) == c['high']
     # the spec changes: the summaries of the changed arm are stale
     changed = load_study(_spec(tmp_path, CHAIN.replace("{'k': 2}",
                                                        "{'k': 3}")))

@@ -55,6 +55,10 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='write the report from the finished runs')
     parser.add_argument('--bootstrap-samples', type=int, default=10000,
                         help='bootstrap resamples (default: 10000)')
+    parser.add_argument('--min-seeds', type=int, default=5,
+                        help='fewest paired seeds for an interval (default '
+                        '5; below, the interval under-covers: '
+                        'docs/studies.md)')
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.threads < 1:
         parser.error('--jobs and --threads must be >= 1')
@@ -93,7 +97,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
             signal.signal(signal.SIGTERM, previous)
     try:
         report = write_study_report(spec, results_dir,
-                                    num_samples=args.bootstrap_samples)
+                                    num_samples=args.bootstrap_samples,
+                                    min_seeds=args.min_seeds)
     except FileNotFoundError as err:  # --report-only before any run
         raise SystemExit(str(err)) from err
     with open(osp.join(results_dir, 'results.md')) as f:
