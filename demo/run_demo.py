@@ -396,11 +396,9 @@ def test_untrained(config: str, out_dir: str, options: list,
 def _read_metrics(test_work_dir: str, prefix: str) -> dict:
     """Metrics of the latest ``tools/test.py`` run in ``test_work_dir``
     whose names start with ``prefix``."""
-    runs = sorted(d for d in os.listdir(test_work_dir)
-                  if osp.isfile(osp.join(test_work_dir, d, f'{d}.json')))
-    with open(osp.join(test_work_dir, runs[-1], f'{runs[-1]}.json')) as f:
-        return {k: v for k, v in json.load(f).items()
-                if k.startswith(prefix)}
+    from mmvis_pretrain.utils.study_runner import read_test_metrics
+    return {k: v for k, v in read_test_metrics(test_work_dir).items()
+            if k.startswith(prefix)}
 
 
 if __name__ == '__main__':

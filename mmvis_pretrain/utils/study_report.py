@@ -13,6 +13,7 @@ import json
 import os.path as osp
 from typing import Any, Dict, List, Optional
 
+from .study_runner import write_atomic
 from .study_spec import run_key, stage_source
 from .study_stats import mean_std, paired_bootstrap_ci
 
@@ -248,13 +249,11 @@ def write_study_report(spec: dict, results_dir: str,
                                    summaries.values()} - {None}),
                    results=result)
     json_path = osp.join(results_dir, 'results.json')
-    with open(json_path, 'w') as f:
-        json.dump(payload, f, indent=1, sort_keys=True)
-        f.write('\n')
+    write_atomic(json_path,
+                 json.dumps(payload, indent=1, sort_keys=True) + '\n')
     md_path = osp.join(results_dir, 'results.md')
-    with open(md_path, 'w') as f:
-        f.write(_markdown(spec, result, summaries) +
-                f'\nCompute: {compute / 3600:.2f} h of run time in all '
-                f"(threads per run: {payload['threads']}).\n")
+    write_atomic(md_path, _markdown(spec, result, summaries) +
+                 f'\nCompute: {compute / 3600:.2f} h of run time in all '
+                 f"(threads per run: {payload['threads']}).\n")
     files = [json_path, md_path] + _plots(spec, result, results_dir)
     return dict(results=result, files=files)

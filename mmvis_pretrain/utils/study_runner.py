@@ -76,13 +76,18 @@ def cfg_options_cli(options: Dict[str, Any]) -> List[str]:
     return out
 
 
-def _write_json(path: str, data: dict) -> None:
-    os.makedirs(osp.dirname(path), exist_ok=True)
+def write_atomic(path: str, text: str) -> None:
+    """Write ``text`` to a temporary file next to ``path``, then move it
+    into place (no partial file after an interruption)."""
+    os.makedirs(osp.dirname(path) or '.', exist_ok=True)
     tmp = f'{path}.tmp{os.getpid()}'
     with open(tmp, 'w') as f:
-        json.dump(data, f, indent=1, sort_keys=True)
-        f.write('\n')
+        f.write(text)
     os.replace(tmp, path)
+
+
+def _write_json(path: str, data: dict) -> None:
+    write_atomic(path, json.dumps(data, indent=1, sort_keys=True) + '\n')
 
 
 class StudyRunner:

@@ -77,3 +77,10 @@ def test_seed_and_threads_reach_the_tools(synthetic_root, tmp_path):
             for split in ('val', 'test')], demo.VIS_PREFIX)
     assert read_run_seed(str(tmp_path / 'stmask')) == 7
     assert 'vis/AP' in out['metrics']
+
+
+def test_bad_threads_refused():
+    import pytest
+    demo = _load('run_demo')
+    with pytest.raises(SystemExit, match='--threads must be >= 1, got 0'):
+        demo.configure(demo.parse_args(['--threads', '0']))
