@@ -224,6 +224,10 @@ def test_report_only_without_runs_says_so(tmp_path):
                    str(tmp_path / 'empty')])
     with pytest.raises(SystemExit, match=r'--seeds \[9\] are not seeds'):
         tool.main([spec, '--seeds', '9', '--dry-run'])
+    for bad in (['--min-seeds', '1'], ['--bootstrap-samples', '10'],
+                ['--jobs', '0']):
+        with pytest.raises(SystemExit):
+            tool.main([spec, '--dry-run', *bad])
 
 
 CHAIN = """

@@ -62,6 +62,9 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.threads < 1:
         parser.error('--jobs and --threads must be >= 1')
+    if args.min_seeds < 2 or args.bootstrap_samples < 100:
+        parser.error('--min-seeds must be >= 2 and --bootstrap-samples >= '
+                     '100')
     return args
 
 
