@@ -14,7 +14,9 @@ Outputs:
   small, meant to be committed. A run whose summary exists is finished and
   skipped; when a later stage needs the checkpoint of a finished run that
   this machine does not have (a fresh checkout), that run is trained again
-  (same seed and threads) and its summary kept.
+  (same seed and threads) and its summary kept. A run of another study
+  named in ``reuse_runs_from`` with the same fingerprint is adopted: its
+  summary is copied (with ``reused_from``), not run again.
 
 Summaries are written to a temporary file and moved into place, so an
 interrupted study leaves no partial summary.
@@ -199,6 +201,47 @@ class StudyRunner:
             '(config, options, iterations, data, threads or an upstream '
             'run changed); delete the summary to run it again, or restore '
             'the spec')
+
+    def reusable(self, arm: str, stage: str, seed: int) -> Optional[str]:
+        """The summary of a run of a study in ``reuse_runs_from`` (results
+        dir ``<results_dir>/../<study>``) with this run's fingerprint, or
+        None. Another study's run with the same fingerprint trained the
+        same way on the same data (the fingerprint leaves out only the
+        arm's label and name), so its results are this run's."""
+        wanted = self.fingerprint(arm, stage, seed)
+        for study in self.spec.get('reuse_runs_from') or []:
+            runs = osp.join(osp.dirname(self.results_dir), study, 'runs')
+            if not osp.isdir(runs):
+                continue
+            for name in sorted(os.listdir(runs)):
+                if not name.endswith(f'__{stage}__seed{seed}.json'):
+                    continue
+                with open(osp.join(runs, name)) as f:
+                    if json.load(f).get('fingerprint') == wanted:
+                        return osp.join(runs, name)
+        return None
+
+    def adopt_reused(self) -> List[tuple]:
+        """Copy the summaries of :meth:`reusable` runs into this study
+        (``reused_from`` names the source); returns the adopted runs."""
+        adopted = []
+        for run in planned_runs(self.spec):
+            if osp.isfile(self.summary_path(*run)):
+                continue
+            source = self.reusable(*run)
+            if source is None:
+                continue
+            with open(source) as f:
+                summary = json.load(f)
+            summary.update(
+                study=self.spec['name'], arm=run[0],
+                reused_from=osp.relpath(source,
+                                        osp.dirname(self.results_dir)))
+            _write_json(self.summary_path(*run), summary)
+            self.log(f'{run_key(*run)}: adopted from '
+                     f"{summary['reused_from']}")
+            adopted.append(run)
+        return adopted
 
     def checkpoint(self, arm: str, stage: str, seed: int) -> str:
         iters = self.spec['arms'][arm][stage]['iters']
@@ -463,6 +506,7 @@ class StudyRunner:
                 f'{sorted(recorded - {None})} thread(s) per run, this call '
                 f'{self.threads}; the thread count changes CPU numerics, '
                 'so a study keeps one (--threads)')
+        self.adopt_reused()
         self.prepare_data()
         todo = set(self.pending())
         # finished runs whose checkpoint a pending run needs (not on this

@@ -32,6 +32,11 @@ A spec::
   arms start the next stage from the same checkpoint).
 * ``x`` / ``group`` of an arm: a plot of the metric against ``x`` per
   ``group`` (e.g. the number of training videos).
+* ``reuse_runs_from``: names of other studies (folders next to this
+  study's results dir) whose finished runs are adopted where one has the
+  same fingerprint as a run of this study (same config, options, data,
+  evaluations, threads, seed and upstream run): e.g. table 3's consistent
+  arm is table 7's video arm, trained once.
 """
 import copy
 from typing import Any, Dict, List, Optional, Tuple
@@ -45,7 +50,8 @@ STAGE_KEYS = {'config', 'iters', 'options', 'test_options', 'eval_iters',
               'same_as', 'load_from'}
 ARM_KEYS = {'label', 'x', 'group'}
 TOP_KEYS = {'name', 'description', 'data', 'seeds', 'stages', 'metrics',
-            'arms', 'comparisons', 'extra_evals', 'x_label'}
+            'arms', 'comparisons', 'extra_evals', 'x_label',
+            'reuse_runs_from'}
 
 
 class StudySpecError(ValueError):
@@ -132,6 +138,12 @@ def check_study(spec: Dict[str, Any]) -> None:
         if bad or unknown:
             _fail(spec, f'extra_evals.{name}: unknown keys {bad} or stages '
                   f'{unknown} (keys: options, stages; stages: {stages})')
+    reuse = spec.get('reuse_runs_from') or []
+    if not isinstance(reuse, (list, tuple)) or not all(
+            isinstance(n, str) and n and '/' not in n and n != spec['name']
+            for n in reuse):
+        _fail(spec, 'reuse_runs_from must be a list of names of other '
+              f'studies, got {reuse!r}')
     for pair in spec.get('comparisons') or []:
         if len(pair) != 2 or any(a not in arms for a in pair):
             _fail(spec, f'comparison {pair} must name two arms of '

@@ -310,6 +310,50 @@ def test_stale_summaries_and_shared_comparisons(tmp_path):
         other.run()
 
 
+def test_reuse_runs_from_adopts_runs_with_the_same_fingerprint(
+        tmp_path, monkeypatch):
+    """A study naming another in ``reuse_runs_from`` adopts the other's
+    finished runs whose fingerprint equals one of its own (same settings
+    under another arm name), and runs only the rest."""
+    first = StudyRunner(load_study(_spec(tmp_path, CHAIN)),
+                        str(tmp_path / 'w'), str(tmp_path / 'studies' /
+                                                 'chain'))
+    for seed in (0, 1):
+        for stage in ('a', 'b', 'c'):
+            _summary(first, 'x', stage, seed, 0.1 + seed)
+    # the new study: `same` is chain's x (another name), `other` differs
+    second_spec = load_study(_spec(tmp_path, CHAIN.replace(
+        "name = 'chain'", "name = 'second'\nreuse_runs_from = ['chain']")
+        .replace('x=dict', 'same=dict').replace("same_as='x'",
+                                                "same_as='same'")
+        .replace('    y=dict', '    other=dict').replace(
+            "comparisons = [('y', 'x')]",
+            "comparisons = [('other', 'same')]")))
+    second = StudyRunner(second_spec, str(tmp_path / 'w2'),
+                         str(tmp_path / 'studies' / 'second'))
+    assert second.reusable('same', 'c', 1).endswith(
+        os.path.join('chain', 'runs', 'x__c__seed1.json'))
+    assert second.reusable('other', 'c', 1) is None  # options differ
+    ran = []
+    monkeypatch.setattr(second, 'prepare_data', lambda: None)
+    monkeypatch.setattr(second, 'execute', lambda *run: ran.append(run) or
+                        _summary(second, *run, 0.5))
+    second.run()
+    # only `other`'s own stage runs; the adopted runs it starts from are
+    # trained again for their checkpoints (none on this machine), as on a
+    # fresh checkout
+    assert ran == [('same', 'a', 0), ('same', 'b', 0), ('other', 'c', 0),
+                   ('same', 'a', 1), ('same', 'b', 1), ('other', 'c', 1)]
+    adopted = json.loads(open(second.summary_path('same', 'c', 1)).read())
+    assert adopted['reused_from'] == os.path.join('chain', 'runs',
+                                                  'x__c__seed1.json')
+    assert (adopted['arm'], adopted['study']) == ('same', 'second')
+    assert adopted['metrics'] == {'2': {'m': 1.1}}
+    assert adopted['fingerprint'] == second.fingerprint('same', 'c', 1)
+    with pytest.raises(StudySpecError, match='reuse_runs_from must be'):
+        load_study(_spec(tmp_path, CHAIN + "reuse_runs_from = 'chain'\n"))
+
+
 def test_interrupted_study_kills_its_tools(tmp_path):
     """The tools run in process groups of their own and kill_tools (the
     scheduler's answer to Ctrl-C / SIGTERM) ends them, children included."""

@@ -86,7 +86,11 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     if args.dry_run:
         pending = set(runner.pending())
         for run in planned_runs(spec):
-            state = 'to run' if run in pending else 'finished'
+            state = 'finished'
+            if run in pending:
+                source = runner.reusable(*run)
+                state = 'to run' if source is None else \
+                    f'to adopt from {source}'
             print(f'{run[0]:>24} {run[1]:>10} seed {run[2]:<4} {state}')
         return dict(pending=sorted(pending))
     if not args.report_only:

@@ -12,6 +12,8 @@
 _base_ = './table7.py'
 
 name = 'table3'
+# `consistent` is table7's `video` arm (same fingerprint): adopted, not re-run
+reuse_runs_from = ['table7']
 description = """Consistent ("Video") vs per-frame ("Image") pseudo-video
 augmentations in the video pre-training (paper table 3) in the miniature of
 the table-7 study: 2,000 synthetic images as 3-frame pseudo-videos with
