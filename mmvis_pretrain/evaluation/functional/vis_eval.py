@@ -104,6 +104,7 @@ class _Track:
     score: float = 1.0
     iscrowd: bool = False
     occ_score: Optional[float] = None
+    ident: object = None  # GT: the annotation id; result: its list index
 
 
 @dataclass
@@ -262,7 +263,8 @@ def _prepare_gt(gt: dict, videos: Dict[int, _Video],
             occ = occlusion_score(ann['occlusion'], where)
         video.gts.append(
             _Track(where, ann['video_id'], cat_id, rles, areas, avg_area,
-                   iscrowd=bool(ann.get('iscrowd', 0)), occ_score=occ))
+                   iscrowd=bool(ann.get('iscrowd', 0)), occ_score=occ,
+                   ident=ann.get('id')))
     return has_occlusion
 
 
@@ -308,7 +310,25 @@ def _prepare_results(results: Sequence[dict], videos: Dict[int, _Video],
         avg_area = float(nonzero.mean()) if nonzero.size else 0.0
         video.dts.append(
             _Track(where, res['video_id'], res['category_id'], rles, areas,
-                   avg_area, score=float(score)))
+                   avg_area, score=float(score), ident=i))
+
+
+def load_vis_inputs(gt: dict, results: Sequence[dict]
+                    ) -> Tuple[Dict[int, _Video], Dict[int, str], bool]:
+    """Validate the GT and the results (the checks of :func:`evaluate_vis`,
+    errors naming the video and the annotation / result) and index them.
+
+    Returns:
+        tuple: ``videos`` ``{video_id: _Video}`` (``height``, ``width``,
+        ``length``, ``gts`` and ``dts``: tracks with per-frame compressed
+        RLEs / None, ``areas`` (T,), ``category_id``, ``score``, ``ident``
+        (GT annotation id / result index)), ``categories`` ``{id: name}``,
+        and whether the GT carries OVIS occlusion labels.
+    """
+    videos, categories = _index_gt(gt)
+    has_occlusion = _prepare_gt(gt, videos, categories)
+    _prepare_results(results, videos, categories)
+    return videos, categories, has_occlusion
 
 
 def greedy_match(ious: np.ndarray, gt_ignore: np.ndarray,
@@ -528,10 +548,7 @@ def evaluate_vis(gt: dict,
         raise ValueError('max_dets must be three increasing positive ints, '
                          f'got {max_dets}')
 
-    videos, categories = _index_gt(gt)
-    has_occlusion = _prepare_gt(gt, videos, categories)
-    _prepare_results(results, videos, categories)
-
+    videos, categories, has_occlusion = load_vis_inputs(gt, results)
     video_ids = sorted(videos)
     cat_ids = sorted(categories)
     no_occ = OCCLUSION_RANGES[0][1]
