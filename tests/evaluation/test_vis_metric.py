@@ -362,3 +362,37 @@ def test_class_subset_equals_filtered_ground_truth(tmp_path):
     with pytest.raises(ValueError, match='list of category names'):
         METRICS.build(dict(type='mmvis_pretrain.VISMetric',
                            ann_file=gt_path, classes='car'))
+
+
+def test_identity_metrics_next_to_ap(tmp_path, monkeypatch):
+    """identity_metrics=True: the GT fed back scores HOTA / IDF1 1 and no ID
+    switch; the track of video 2 changing id at its second frame is one
+    switch, while its AP stays high (the reason for these metrics)."""
+    pytest.importorskip('trackeval')
+    ann_file = write_gt(tmp_path / 'gt.json')
+    evaluator = make_evaluator(ann_file=ann_file, identity_metrics=True)
+    for vid in TRACKS:
+        for f in gt_frames(vid):
+            evaluator.process([track_sample([f])])
+    metrics = evaluator.evaluate(3)
+    assert (metrics['vis/HOTA'], metrics['vis/IDF1'],
+            metrics['vis/IDSW']) == (1.0, 1.0, 0)
+    assert metrics['vis/AP'] == pytest.approx(1.0, abs=1e-12)
+    for vid in TRACKS:
+        for f in gt_frames(vid):
+            if vid == 2 and f.frame_id == 1:
+                f.pred_track_instances.instances_id += 10
+            evaluator.process([track_sample([f])])
+    metrics = evaluator.evaluate(3)
+    assert metrics['vis/IDSW'] == 1
+    assert metrics['vis/IDF1'] < 1 and metrics['vis/HOTA'] < 1
+    # below the score threshold nothing is a track
+    low = make_evaluator(ann_file=ann_file, identity_metrics=True,
+                         identity_score_thr=0.95)
+    for vid in TRACKS:
+        for f in gt_frames(vid):
+            low.process([track_sample([f])])
+    assert low.evaluate(3)['vis/IDF1'] == 0.0
+    monkeypatch.setitem(__import__('sys').modules, 'trackeval', None)
+    with pytest.raises(ImportError, match=r'mmvis_pretrain\[identity\]'):
+        make_evaluator(ann_file=ann_file, identity_metrics=True)

@@ -167,3 +167,34 @@ def test_demo_json_categories_mapped_by_name(files, tmp_path, capsys):
     assert tool.main([str(gt_path), str(demo_path)]) == 1
     assert ("is of class 'bird', which the ground truth has no category of"
             in capsys.readouterr().err)
+
+
+def test_identity_metrics(files, tmp_path, capsys, monkeypatch):
+    """--identity on the fixture: class 'cat' has its object tracked
+    exactly (2 frames) and a false 1-frame track (the dog called a cat),
+    class 'dog' a missed 1-frame object. Detection-averaged: IDTP 2, IDFN
+    1, IDFP 1 -> IDF1 2/3; DetA 2 / (2 + 1 + 1), AssA 1 -> HOTA sqrt(.5).
+    Above --score-thr .85 the false track goes: IDF1 = 2 / 2.5."""
+    pytest.importorskip('trackeval')
+    gt_path, res_path = files
+    out = tmp_path / 'metrics.json'
+    tool = load_tool(TOOL)
+    assert tool.main([str(gt_path), str(res_path), '--identity', '--out',
+                      str(out)]) == 0
+    assert 'IDSW' in capsys.readouterr().out
+    ident = json.loads(out.read_text())['identity']
+    assert ident['IDF1'] == pytest.approx(2 / 3)
+    assert (ident['IDTP'], ident['IDFN'], ident['IDFP'], ident['IDSW']) == \
+        (2, 1, 1, 0)
+    assert ident['HOTA'] == pytest.approx(0.5 ** 0.5)
+    assert ident['per_video']['1']['IDF1'] == pytest.approx(2 / 3)
+    assert tool.main([str(gt_path), str(res_path), '--identity',
+                      '--score-thr', '0.85', '--out', str(out)]) == 0
+    ident = json.loads(out.read_text())['identity']
+    assert ident['IDF1'] == pytest.approx(0.8) and ident['num_kept'] == 1
+    # without TrackEval: one line naming the extra, exit 1
+    monkeypatch.setitem(sys.modules, 'trackeval', None)
+    capsys.readouterr()
+    assert tool.main([str(gt_path), str(res_path), '--identity']) == 1
+    err = capsys.readouterr().err
+    assert "mmvis_pretrain[identity]" in err and err.count('\n') == 1

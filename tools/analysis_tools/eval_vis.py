@@ -18,6 +18,12 @@ statistics and the per-category AP; ``--out`` writes them as a JSON object
 (fractions; -1.0 where no GT is in range) with ``per_category``.
 Invalid input ends with a one-line error and exit status 1.
 
+``--identity`` adds HOTA (DetA, AssA), IDF1, ID switches and MOTA
+(TrackEval's arithmetic, docs/identity_metrics.md) on the results scoring
+above ``--score-thr`` (default 0.3), then the best ``--topk`` per video if
+given; ``--out`` then has them under ``identity`` (with ``per_category`` and
+``per_video``). Needs ``pip install 'mmvis_pretrain[identity]'``.
+
 The computation is :func:`mmvis_pretrain.evaluation.functional.evaluate_vis`
 (docs/vis_metric.md).
 """
@@ -30,8 +36,10 @@ from typing import Optional
 from mmengine.fileio import get_text
 
 from mmvis_pretrain.evaluation.functional import evaluate_vis
+from mmvis_pretrain.evaluation.functional.identity_eval import (
+    DEFAULT_SCORE_THR, evaluate_identity)
 from mmvis_pretrain.evaluation.functional.vis_report import (
-    per_category_table, stats_table)
+    identity_table, per_category_table, stats_table)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,6 +54,17 @@ def build_parser() -> argparse.ArgumentParser:
         '--max-dets', type=int, nargs=3, default=[1, 10, 100],
         metavar='N', help='results per (video, category) for AR (default '
         '1 10 100)')
+    parser.add_argument(
+        '--identity', action='store_true',
+        help='also HOTA, IDF1, ID switches (TrackEval; needs the '
+        "'identity' extra)")
+    parser.add_argument(
+        '--score-thr', type=float, default=DEFAULT_SCORE_THR,
+        help='--identity scores the results above this (default '
+        f'{DEFAULT_SCORE_THR})')
+    parser.add_argument(
+        '--topk', type=int, default=None,
+        help='--identity: then the best TOPK results per video')
     return parser
 
 
@@ -120,7 +139,10 @@ def main(argv=None) -> int:
         gt = _load_json(args.gt, 'ground truth')
         results = load_results(args.results, gt)
         stats = evaluate_vis(gt, results, max_dets=args.max_dets)
-    except (OSError, ValueError, zipfile.BadZipFile) as err:
+        if args.identity:
+            ident = evaluate_identity(gt, results, score_thr=args.score_thr,
+                                      topk_per_video=args.topk)
+    except (OSError, ValueError, ImportError, zipfile.BadZipFile) as err:
         msg = ' '.join(str(err).split())  # one line
         print(f'eval_vis.py: error: {msg}', file=sys.stderr)
         return 1
@@ -128,6 +150,10 @@ def main(argv=None) -> int:
           f'{args.gt}')
     print(stats_table(stats))
     print(per_category_table(stats['per_category']))
+    if args.identity:
+        print(identity_table(ident))
+        stats['identity'] = dict(ident, per_video={
+            str(k): v for k, v in ident['per_video'].items()})
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(stats, f, indent=2)

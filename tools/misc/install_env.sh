@@ -123,11 +123,11 @@ if [ -z "$missing" ]; then say "present"; else
 fi
 
 # ---------------------------------------------------------------- 6. tests + mim
-step "test requirements and openmim (optional extra)"
-missing=$(unmet requirements/tests.txt requirements/optional.txt requirements/mim.txt)
+step "test requirements, TrackEval and openmim (optional extras)"
+missing=$(unmet requirements/tests.txt requirements/optional.txt requirements/identity.txt requirements/mim.txt)
 if [ -z "$missing" ]; then say "present"; else
   say "installing: $(echo $missing)"
-  pip_install tests -r requirements/tests.txt -r requirements/optional.txt
+  pip_install tests -r requirements/tests.txt -r requirements/optional.txt -r requirements/identity.txt
   # --no-deps: openmim's dependency chain would downgrade setuptools below
   # what torch wants; what it imports is in optional.txt.
   pip_install mim --no-deps -r requirements/mim.txt

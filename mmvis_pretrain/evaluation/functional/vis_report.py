@@ -52,3 +52,37 @@ def per_category_table(per_category: Dict[str, float]) -> str:
     table = AsciiTable([list(row) for row in rows])
     table.justify_columns = {i: 'right' for i in range(1, len(rows[0]))}
     return table.table
+
+
+#: What each identity metric measures (``identity_eval``).
+IDENTITY_DESCRIPTIONS = {
+    'HOTA': 'sqrt(DetA * AssA), mean over IoU .05:.95',
+    'DetA': 'detection accuracy',
+    'AssA': 'association accuracy',
+    'LocA': 'localisation accuracy (IoU of matches)',
+    'IDF1': 'F1 of the best one-to-one track match',
+    'IDP': 'ID precision',
+    'IDR': 'ID recall',
+    'IDSW': 'ID switches (count)',
+    'MOTA': '1 - (FN + FP + IDSW) / GT',
+    'Frag': 'fragmentations (count)',
+    'HOTA_cls': 'HOTA, mean over categories',
+    'IDF1_cls': 'IDF1, mean over categories',
+}
+
+
+def identity_table(stats: Dict) -> str:
+    """The identity metrics of :func:`~.identity_eval.evaluate_identity`,
+    with the results they scored."""
+    rows = [('identity metric', 'value')]
+    for key, meaning in IDENTITY_DESCRIPTIONS.items():
+        value = stats[key]
+        rows.append((f'{key:<8} {meaning}',
+                     str(value) if isinstance(value, int) else
+                     f'{value:.4f}'))
+    table = AsciiTable([list(row) for row in rows])
+    table.justify_columns = {1: 'right'}
+    topk = stats.get('topk_per_video')
+    return (f"{table.table}\n{stats['num_kept']} of {stats['num_results']} "
+            f"results scored (score > {stats['score_thr']:g}"
+            + (f', best {topk} per video' if topk else '') + ')')

@@ -19,7 +19,10 @@ from mmengine.structures import BaseDataElement
 from ...registry import METRICS
 from ...structures.mask_ops import encode_rle
 from ..functional import VideoTrackResults, evaluate_vis
-from ..functional.vis_report import per_category_table, stats_table
+from ..functional.identity_eval import (DEFAULT_SCORE_THR, IDENTITY_KEYS,
+                                        evaluate_identity, require_trackeval)
+from ..functional.vis_report import (identity_table, per_category_table,
+                                     stats_table)
 
 
 def _field(obj, key: str, default=None):
@@ -84,6 +87,17 @@ class VISMetric(BaseMetric):
     label -> category mapping, otherwise ``category_id = label + 1`` (the
     official YouTube-VIS / OVIS ids in class order).
 
+    **Identity metrics** (``identity_metrics=True``, docs/
+    identity_metrics.md): HOTA, DetA, AssA, LocA, IDF1, IDP, IDR, ID
+    switches, MOTA, Frag (TrackEval's arithmetic, detection-averaged over
+    categories) and ``HOTA_cls`` / ``IDF1_cls`` (class-averaged), on the
+    same results, added as ``vis/HOTA``, ``vis/IDSW``, ...; they count every
+    kept result as a track, so only results scoring ``>
+    identity_score_thr`` (then the best ``identity_topk_per_video`` of a
+    video, if set) are kept. Needs ``trackeval``
+    (``pip install 'mmvis_pretrain[identity]'``), checked when the metric is
+    built.
+
     **Distributed**: videos may be split across ranks; partial videos are
     merged at evaluation. A video still incomplete then (frames missing), or
     with frames predicted twice, raises ``ValueError`` naming it.
@@ -111,6 +125,13 @@ class VISMetric(BaseMetric):
             .50:.05:.95.
         max_dets (Sequence[int]): Results per (video, category) for AR.
             Defaults to (1, 10, 100).
+        identity_metrics (bool): Add HOTA, IDF1, ID switches (TrackEval).
+            Defaults to False.
+        identity_score_thr (float): Results scoring above it are tracks
+            for the identity metrics. Defaults to 0.3 (the video demo's
+            display threshold).
+        identity_topk_per_video (int, optional): Then the best this many
+            results per video. Defaults to None.
         backend_args (dict, optional): mmengine file backend arguments.
         collect_device (str): 'cpu' or 'gpu'. Defaults to 'cpu'.
         prefix (str, optional): Metric name prefix. Defaults to 'vis'.
@@ -129,6 +150,9 @@ class VISMetric(BaseMetric):
                  classes=None,
                  iou_thrs: Optional[Sequence[float]] = None,
                  max_dets: Sequence[int] = (1, 10, 100),
+                 identity_metrics: bool = False,
+                 identity_score_thr: float = DEFAULT_SCORE_THR,
+                 identity_topk_per_video: Optional[int] = None,
                  backend_args: Optional[dict] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
@@ -163,6 +187,15 @@ class VISMetric(BaseMetric):
         self.classes = classes
         self.iou_thrs = iou_thrs
         self.max_dets = tuple(max_dets)
+        if identity_metrics:
+            require_trackeval()  # now, not after a whole test run
+            if identity_topk_per_video is not None and \
+                    int(identity_topk_per_video) < 1:
+                raise ValueError('identity_topk_per_video must be >= 1, got '
+                                 f'{identity_topk_per_video}')
+        self.identity_metrics = identity_metrics
+        self.identity_score_thr = float(identity_score_thr)
+        self.identity_topk_per_video = identity_topk_per_video
         self.backend_args = backend_args
         self._videos: Dict = {}  # video id -> VideoTrackResults (incomplete)
         self._done = set()  # ids of the videos completed on this rank
@@ -543,4 +576,11 @@ class VISMetric(BaseMetric):
         if self.classwise:
             print_log('Per-category AP:\n' + per_category_table(per_category),
                       'current')
+        if self.identity_metrics:
+            ident = evaluate_identity(
+                gt, official, score_thr=self.identity_score_thr,
+                topk_per_video=self.identity_topk_per_video)
+            print_log(identity_table(ident), 'current')
+            stats.update({k: ident[k] for k in IDENTITY_KEYS + (
+                'HOTA_cls', 'IDF1_cls')})
         return stats
