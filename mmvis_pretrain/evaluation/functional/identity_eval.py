@@ -46,7 +46,8 @@ from pycocotools import mask as mask_utils
 from .vis_eval import load_vis_inputs
 
 __all__ = ['DEFAULT_SCORE_THR', 'IDENTITY_KEYS', 'evaluate_identity',
-           'require_trackeval', 'kept_result_indices']
+           'require_trackeval', 'kept_result_indices', 'frame_mask_ious',
+           'sequence_data']
 
 #: Results scoring above this are tracks for the identity metrics (the
 #: video demo draws the same ones: ``demo/video_demo.py --score-thr``).
@@ -98,7 +99,7 @@ def kept_result_indices(results: Sequence[dict], score_thr: float,
     return sorted(out)
 
 
-def _frame_ious(gt_rles: list, dt_rles: list) -> np.ndarray:
+def frame_mask_ious(gt_rles: list, dt_rles: list) -> np.ndarray:
     """(G, D) mask IoU of the masks of one frame (TrackEval's
     ``_calculate_mask_ious``: ``pycocotools.mask.iou``, not crowd)."""
     if not gt_rles or not dt_rles:
@@ -130,7 +131,7 @@ def sequence_data(gts: list, dts: list, length: int, name: str) -> dict:
         d_idx = [i for i, d in enumerate(dts) if d.rles[t] is not None]
         data['gt_ids'].append(np.asarray(g_idx, dtype=int))
         data['tracker_ids'].append(np.asarray(d_idx, dtype=int))
-        data['similarity_scores'].append(_frame_ious(
+        data['similarity_scores'].append(frame_mask_ious(
             [gts[j].rles[t] for j in g_idx], [dts[i].rles[t] for i in d_idx]))
         gt_seen.update(g_idx)
         dt_seen.update(d_idx)
