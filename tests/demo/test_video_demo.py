@@ -35,6 +35,8 @@ from vis_demo_helpers import (CLASSES, SCRIPT, H, W,  # noqa: E402
 from mmvis_pretrain.apis import Mp4Writer  # noqa: E402
 from mmvis_pretrain.datasets.converters.id_png import \
     read_id_png  # noqa: E402
+from mmvis_pretrain.evaluation.functional.results_io import \
+    load_results  # noqa: E402
 from mmvis_pretrain.visualization import instance_color  # noqa: E402
 
 #: Output ids of the scripted model's track ids (first appearance order;
@@ -689,7 +691,7 @@ def test_demo_json_scored_by_eval_vis_equals_the_test_tool(tmp_path,
         assert scored[key] == pytest.approx(metrics[f'vis/{key}'],
                                             abs=1e-12), key
     # the same results, category ids mapped to the ground truth's
-    demo = eval_vis.load_results(str(demo_json), one)
+    demo = load_results(str(demo_json), one)
 
     def key(r):
         return (r['video_id'], r['category_id'], round(r['score'], 6),
