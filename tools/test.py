@@ -12,10 +12,14 @@ model one image per test image;
 the official YouTube-VIS / OVIS servers, ``DIR/submission.zip`` with
 ``results.json`` at its root (masks at the original resolution, RLE counts
 as strings), keeping the ``--topk`` best tracks per video, without
-evaluating (no ground truth needed).
+evaluating (no ground truth needed), then checks the archive against the
+test set's videos and categories
+(``tools/analysis_tools/check_submission.py``): a problem ends the run
+with exit status 1 and the problems listed by video.
 """
 import argparse
 import os
+import os.path as osp
 
 from mmdet.engine.hooks.utils import trigger_visualization_hook
 from mmdet.evaluation import DumpDetResults
@@ -129,7 +133,47 @@ def main(argv=None):
         dump = DumpResults if is_video_model(cfg) else DumpDetResults
         runner.test_evaluator.metrics.append(dump(out_file_path=args.out))
     metrics = runner.test()
+    if args.submission is not None:
+        check_written_submission(cfg, args.submission)
     return metrics
+
+
+def submission_valid_json(cfg: Config) -> str:
+    """The videos / categories file of the test set: the ``VISMetric``'s
+    ``ann_file``, else the test dataset's (joined to its ``data_root``)."""
+    evaluator = cfg.test_evaluator
+    metrics = evaluator if isinstance(evaluator, (list, tuple)) else [
+        evaluator
+    ]
+    for metric in metrics:
+        if metric.get('ann_file'):
+            return metric['ann_file']
+    dataset = cfg.test_dataloader.dataset
+    ann_file = dataset.get('ann_file')
+    if not ann_file:
+        raise SystemExit('--submission: neither the VISMetric nor the test '
+                         'dataset names an annotation file to check the '
+                         'archive against')
+    return osp.join(dataset.get('data_root') or '', ann_file)
+
+
+def check_written_submission(cfg: Config, out_dir: str) -> None:
+    """Check ``out_dir/submission.zip`` (check_submission.py's checks);
+    exit 1 listing the problems by video."""
+    from mmengine.logging import print_log
+
+    from mmvis_pretrain.evaluation.functional.results_io import load_json
+    from mmvis_pretrain.evaluation.functional.submission_check import (
+        check_submission, format_report)
+    valid_json = submission_valid_json(cfg)
+    zip_path = osp.join(os.path.abspath(out_dir), 'submission.zip')
+    out = check_submission(load_json(valid_json, 'valid.json'), zip_path)
+    print_log(f'submission check against {valid_json}:\n' +
+              format_report(out, zip_path), 'current')
+    if out['problems']:
+        raise SystemExit(f'{zip_path} would fail on the server: '
+                         f"{sum(len(v) for v in out['problems'].values())} "
+                         'problem(s), listed above')
 
 
 if __name__ == '__main__':

@@ -115,6 +115,18 @@ def test_finetune_validate_resume_test_submit(synthetic_root, tmp_path,
                 assert seg['size'] == [video['height'], video['width']]
         per_video[r['video_id']] = per_video.get(r['video_id'], 0) + 1
     assert all(n <= 3 for n in per_video.values())
+    # tools/test.py checked what it wrote; a broken archive fails the check
+    cfg = Config(dict(test_evaluator=dict(type='VISMetric', ann_file=None),
+                      test_dataloader=dict(dataset=dict(
+                          data_root=osp.join(synthetic_root, 'ytvis'),
+                          ann_file='valid.json'))))
+    test_tool.check_written_submission(cfg, str(out))
+    with zipfile.ZipFile(out / 'submission.zip', 'w') as archive:
+        archive.writestr('results.json', json.dumps(results[:1] + [
+            dict(results[0], segmentations=results[0]['segmentations'][1:])
+        ]))
+    with pytest.raises(SystemExit, match='would fail on the server: 1 '):
+        test_tool.check_written_submission(cfg, str(out))
 
 
 def test_submission_needs_a_vis_metric(tmp_path):

@@ -167,7 +167,7 @@ def occlusion_score(labels: Sequence[Optional[str]], where: str) -> float:
     return sum(top) / len(top)
 
 
-def _index_gt(gt: dict) -> Tuple[Dict[int, _Video], Dict[int, str]]:
+def index_gt(gt: dict) -> Tuple[Dict[int, _Video], Dict[int, str]]:
     """Videos and categories of the GT dict, validated."""
     if not isinstance(gt, dict):
         raise ValueError('the ground truth must be a dict (a raw YouTube-VIS'
@@ -325,7 +325,7 @@ def load_vis_inputs(gt: dict, results: Sequence[dict]
         (GT annotation id / result index)), ``categories`` ``{id: name}``,
         and whether the GT carries OVIS occlusion labels.
     """
-    videos, categories = _index_gt(gt)
+    videos, categories = index_gt(gt)
     has_occlusion = _prepare_gt(gt, videos, categories)
     _prepare_results(results, videos, categories)
     return videos, categories, has_occlusion
