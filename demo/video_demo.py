@@ -157,8 +157,13 @@ def frame_instances(result, height: int, width: int,
         bboxes = boxes_to_array(instances.bboxes)[keep]
     class_scores = None
     if 'class_scores' in instances:
-        class_scores = to_numpy(instances.class_scores).astype(
-            np.float64).reshape(num, -1)[keep]
+        class_scores = to_numpy(instances.class_scores).astype(np.float64)
+        if class_scores.ndim != 2:
+            # a frame without tracks may give a flat empty array: (0, K)
+            # cannot be recovered from it, and no row is needed
+            class_scores = class_scores.reshape(num, -1) if num else \
+                class_scores.reshape(0, 0)
+        class_scores = class_scores[keep]
     return dict(
         track_ids=to_numpy(instances.instances_id).astype(
             np.int64).reshape(-1)[keep],

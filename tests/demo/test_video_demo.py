@@ -291,6 +291,11 @@ def test_frame_instances_filters_and_validates():
         masks=torch.zeros(0, dtype=torch.bool))
     assert video_demo.frame_instances(empty, H, W, 0.3)['masks'].shape == (
         0, H, W)
+    # ... also with the CTVIS class scores, flat and empty (a frame without
+    # any track of an online Mask2Former; it crashed the demo)
+    empty.pred_track_instances.class_scores = torch.zeros(0)
+    assert video_demo.frame_instances(empty, H, W, 0.3)[
+        'class_scores'].shape[0] == 0
     with pytest.raises(ValueError, match=r'masks have shape \(2, 32, 48\), '
                        r'expected \(2, 64, 96\)'):
         video_demo.frame_instances(

@@ -4,7 +4,6 @@ import json
 import zipfile
 
 import numpy as np
-import pytest
 from pycocotools import mask as mask_utils
 
 from tool_loader import load_tool

@@ -581,6 +581,7 @@ class VISMetric(BaseMetric):
                 gt, official, score_thr=self.identity_score_thr,
                 topk_per_video=self.identity_topk_per_video)
             print_log(identity_table(ident), 'current')
-            stats.update({k: ident[k] for k in IDENTITY_KEYS + (
+            # floats: mmengine's JSON scalar log writes ints as null
+            stats.update({k: float(ident[k]) for k in IDENTITY_KEYS + (
                 'HOTA_cls', 'IDF1_cls')})
         return stats
