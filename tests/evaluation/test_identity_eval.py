@@ -205,3 +205,12 @@ def test_equals_trackeval_run_directly_on_the_same_files(tmp_path, seed,
             float(np.mean(ref[name]['HOTA']['HOTA'])), abs=1e-12)
         assert per['IDSW'] == ref[name]['CLEAR']['IDSW']
     assert mine['IDSW'] > 0 or seed != 0  # the cases do switch ids
+
+
+def test_a_malformed_result_is_an_error_even_below_the_threshold():
+    gt = gt_dict([video(1, 4)], [ann(7, 1, 1, [M] * 4)])
+    bad = [res(1, 1, 0.9, [M] * 4), res(1, 1, 0.01, [M] * 3)]
+    with pytest.raises(ValueError, match=r'result #1 \(video 1\)'):
+        evaluate_identity(gt, bad)
+    with pytest.raises(ValueError, match='score must be a finite number'):
+        evaluate_identity(gt, [dict(res(1, 1, 0.9, [M] * 4), score='x')])

@@ -46,8 +46,8 @@ from pycocotools import mask as mask_utils
 from .vis_eval import load_vis_inputs
 
 __all__ = ['DEFAULT_SCORE_THR', 'IDENTITY_KEYS', 'evaluate_identity',
-           'require_trackeval', 'kept_result_indices', 'frame_mask_ious',
-           'sequence_data']
+           'require_trackeval', 'kept_result_indices', 'load_kept',
+           'frame_mask_ious', 'sequence_data']
 
 #: Results scoring above this are tracks for the identity metrics (the
 #: video demo draws the same ones: ``demo/video_demo.py --score-thr``).
@@ -99,6 +99,24 @@ def kept_result_indices(results: Sequence[dict], score_thr: float,
     return sorted(out)
 
 
+def load_kept(gt: dict, results: Sequence[dict], score_thr: float,
+              topk_per_video: Optional[int]):
+    """Validate the GT and *all* results (as :func:`~.vis_eval.
+    evaluate_vis`: a malformed low-scoring result is an error too), then
+    keep the results of :func:`kept_result_indices` in each video.
+
+    Returns:
+        tuple: ``videos`` (as :func:`~.vis_eval.load_vis_inputs`, each
+        video's ``dts`` the kept results in file order, ``ident`` their
+        index in ``results``), ``categories`` and the number kept.
+    """
+    videos, categories, _ = load_vis_inputs(gt, results)
+    kept = set(kept_result_indices(results, score_thr, topk_per_video))
+    for video in videos.values():
+        video.dts = [d for d in video.dts if d.ident in kept]
+    return videos, categories, len(kept)
+
+
 def frame_mask_ious(gt_rles: list, dt_rles: list) -> np.ndarray:
     """(G, D) mask IoU of the masks of one frame (TrackEval's
     ``_calculate_mask_ious``: ``pycocotools.mask.iou``, not crowd)."""
@@ -138,7 +156,8 @@ def sequence_data(gts: list, dts: list, length: int, name: str) -> dict:
     # contiguous ids in the order of the tracks (TrackEval relabels the
     # sorted original ids: annotation ids, results numbered in file order)
     gt_map = {j: k for k, j in enumerate(sorted(
-        gt_seen, key=lambda j: (gts[j].ident, j)))}
+        gt_seen, key=lambda j: (0, gts[j].ident, j) if isinstance(
+            gts[j].ident, int) else (1, 0, j)))}
     dt_map = {i: k for k, i in enumerate(sorted(dt_seen))}
     data['gt_ids'] = [np.asarray([gt_map[j] for j in ids], dtype=int)
                       for ids in data['gt_ids']]
@@ -196,8 +215,8 @@ def evaluate_identity(gt: dict,
     trackeval = require_trackeval()
     if not 0 < iou_thr <= 1:
         raise ValueError(f'iou_thr must be in (0, 1], got {iou_thr}')
-    kept = kept_result_indices(results, score_thr, topk_per_video)
-    videos, categories, _ = load_vis_inputs(gt, [results[i] for i in kept])
+    videos, categories, num_kept = load_kept(gt, results, score_thr,
+                                             topk_per_video)
     metrics = OrderedDict(
         HOTA=trackeval.metrics.HOTA(dict(PRINT_CONFIG=False)),
         Identity=trackeval.metrics.Identity(
@@ -238,7 +257,7 @@ def evaluate_identity(gt: dict,
             {c: per_seq[c][vid][n] for c in categories})
             for n, m in metrics.items()})) for vid in videos}
     stats.update(score_thr=float(score_thr), topk_per_video=topk_per_video,
-                 num_results=len(results), num_kept=len(kept))
+                 num_results=len(results), num_kept=num_kept)
     return stats
 
 

@@ -29,8 +29,8 @@ Definitions:
   / object frames).
 
 The results kept are those of the identity metrics
-(:func:`~.identity_eval.kept_result_indices`: ``score > score_thr``, then
-the top-k per video).
+(:func:`~.identity_eval.load_kept`: ``score > score_thr``, then the top-k
+per video; every result is validated, kept or not).
 """
 from collections import Counter
 from typing import Dict, List, Optional, Sequence
@@ -38,9 +38,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from .identity_eval import (DEFAULT_SCORE_THR, frame_mask_ious,
-                            kept_result_indices)
-from .vis_eval import load_vis_inputs
+from .identity_eval import DEFAULT_SCORE_THR, frame_mask_ious, load_kept
 
 __all__ = ['analyze_vis_errors', 'occlusion_level', 'match_video']
 
@@ -124,14 +122,14 @@ def analyze_vis_errors(gt: dict,
     """
     if not 0 < iou_thr <= 1:
         raise ValueError(f'iou_thr must be in (0, 1], got {iou_thr}')
-    kept = kept_result_indices(results, score_thr, topk_per_video)
-    videos, categories, _ = load_vis_inputs(gt, [results[i] for i in kept])
+    videos, categories, num_kept = load_kept(gt, results, score_thr,
+                                             topk_per_video)
     names = {v['id']: _video_name(v) for v in gt['videos']}
     video_rows, objects, tracks, all_matches = [], [], [], {}
     for vid, video in videos.items():
         gts, dts = video.gts, video.dts
         matches = match_video(gts, dts, video.length, iou_thr)
-        all_matches[vid] = [{gts[j].ident: kept[dts[i].ident]
+        all_matches[vid] = [{gts[j].ident: dts[i].ident
                              for j, i in frame.items()} for frame in matches]
         obj_rows = []
         for j, g in enumerate(gts):
@@ -160,7 +158,7 @@ def analyze_vis_errors(gt: dict,
                 category=categories[g.category_id],
                 frames=int(sum(r is not None for r in g.rles)),
                 matched_frames=len(seq),
-                results=[kept[dts[i].ident] for i in order],
+                results=[dts[i].ident for i in order],
                 switch_frames=switches,
                 matched_category=None if matched_cat is None else
                 categories[matched_cat],
@@ -175,7 +173,7 @@ def analyze_vis_errors(gt: dict,
                     if di == i and gts[j].ident not in gt_ids:
                         gt_ids.append(gts[j].ident)
             trk_rows.append(dict(
-                video_id=vid, result=kept[d.ident],
+                video_id=vid, result=d.ident,
                 category=categories[d.category_id], score=d.score,
                 frames=int(sum(r is not None for r in d.rles)),
                 matched_frames=int(matched_dt.get(i, 0)), gt_ids=gt_ids,
@@ -200,7 +198,7 @@ def analyze_vis_errors(gt: dict,
     return dict(videos=video_rows, objects=objects, tracks=tracks,
                 matches=all_matches, score_thr=float(score_thr),
                 topk_per_video=topk_per_video, num_results=len(results),
-                num_kept=len(kept))
+                num_kept=num_kept)
 
 
 def _video_name(video: dict) -> str:
