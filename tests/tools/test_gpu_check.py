@@ -63,3 +63,27 @@ def test_family_configs_and_cuda_test_files(tmp_path):
     assert any('yolact' in c for c in cmds['stmask_fps'][0])
     with pytest.raises(SystemExit):
         tool.parse_args(['--out', 'x', '--amp-iters', '0'])
+
+
+def test_install_rehearsal_with_the_device_wheels(tmp_path):
+    """The pure-Python device wheels install into a target from which
+    mmengine and mmdet then import (the GPU machine's step 1)."""
+    import glob
+    import shutil
+    shared = osp.join(osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+        osp.abspath(__file__))))), 'shared', 'device-wheels')
+    pure = glob.glob(osp.join(shared, '*-none-any.whl'))
+    if not pure:
+        pytest.skip('no ../shared/device-wheels on this machine')
+    wheels = tmp_path / 'whl'
+    wheels.mkdir()
+    for path in pure:
+        shutil.copy(path, wheels)
+    out = tmp_path / 'gpu'
+    assert load_tool(TOOL).main(['--out', str(out), '--device', 'cpu',
+                                 '--steps', 'install', '--wheels',
+                                 str(wheels)]) == 0
+    entry = json.loads((out / 'summary.json').read_text())['install'][
+        'wheels']
+    assert entry['ok'] and 'import from there' in entry['note']
+    assert (out / 'site_rehearsal' / 'mmdet').is_dir()

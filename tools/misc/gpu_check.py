@@ -186,7 +186,38 @@ def _imports(args, code: str) -> bool:
 
 
 # ------------------------------------------------------------ 1. install
+def rehearse_install(args, summary: Summary) -> bool:
+    """CPU rehearsal of the install: the pure-Python wheels of
+    ``--wheels`` (those of another CPython, e.g. the device's cp312
+    pycocotools, cannot install here) into ``OUT/site_rehearsal``, then
+    mmengine and mmdet must import from there."""
+    wheels = sorted(glob.glob(osp.join(args.wheels, '*-none-any.whl')))
+    if not wheels:
+        summary.record('install', 'wheels', ok=True, note='CPU rehearsal: '
+                       f'no wheels in {args.wheels}; the environment has '
+                       'the packages')
+        return True
+    target = osp.join(args.out, 'site_rehearsal')
+    res = run_item(args, ['-m', 'pip', 'install', '-q', '--no-index',
+                          '--no-deps', '--no-compile', '--target', target,
+                          *wheels], osp.join(args.out, 'logs',
+                                             'install.log'))
+    check = subprocess.run(
+        [sys.executable, '-c', 'import mmengine, mmdet; print(mmengine.'
+         '__file__); print(mmdet.__file__)'], cwd=REPO, capture_output=True,
+        text=True, env=dict(tool_env(args), PYTHONPATH=os.pathsep.join(
+            [target, REPO])))
+    ok = res['rc'] == 0 and check.returncode == 0 and all(
+        line.startswith(target) for line in check.stdout.split())
+    summary.record('install', 'wheels', ok=ok, note=f'CPU rehearsal: '
+                   f'{len(wheels)} pure-Python wheels into site_rehearsal, '
+                   'mmengine and mmdet import from there', **res)
+    return ok
+
+
 def step_install(args, summary: Summary) -> bool:
+    if args.device == 'cpu':
+        return rehearse_install(args, summary)
     if _imports(args, 'import mmengine, mmdet, pycocotools'):
         summary.record('install', 'wheels', ok=True,
                        note='mmengine, mmdet, pycocotools import already')
