@@ -14,7 +14,8 @@ Steps (``--steps``, default all, in this order):
 
 1. ``install``: the wheels of ``--wheels`` into ``--site`` (``pip install
    --no-index --no-deps --target``); skipped when the packages import
-   already (e.g. on the CPU machine's ``.venv``);
+   already. On ``--device cpu`` (the rehearsal) the pure-Python wheels go
+   into ``OUT/site_rehearsal`` and mmengine / mmdet must import from there;
 2. ``build``: mmcv 2.1.0 from the source archive in ``--wheels`` with its
    CUDA ops for this GPU (``TORCH_CUDA_ARCH_LIST`` from the device's compute
    capability, ``MAX_JOBS`` = the CPU count), in the background with its log
