@@ -30,7 +30,8 @@ from collections import Counter, OrderedDict
 from numbers import Integral, Real
 from typing import Dict, List
 
-from ...structures import segmentation_problem
+from ...structures import (compressed_rle_problems, describe_compressed_rle,
+                           segmentation_problem)
 from .vis_eval import index_gt
 
 __all__ = ['check_submission', 'check_results', 'format_report']
@@ -107,7 +108,7 @@ def check_results(valid: dict, results, max_per_video: int = 100) -> dict:
         if len(segs) != video.length:
             add(where, f"{name}: 'segmentations' has {len(segs)} entries, "
                 f'the video has {video.length} frames')
-        bad = []
+        bad, queued = [], []
         for t, seg in enumerate(segs):
             if not seg:
                 continue
@@ -117,9 +118,20 @@ def check_results(valid: dict, results, max_per_video: int = 100) -> dict:
                            f"counts ({type(seg).__name__} "
                            f'{str(seg)[:40]})')
                 continue
-            problem = segmentation_problem(seg, video.height, video.width)
+            problem = segmentation_problem(seg, video.height, video.width,
+                                           check_compressed=False)
             if problem:
                 bad.append(f'frame {t}: {problem}')
+            else:
+                queued.append((t, seg['counts']))
+        # the runs of all compressed masks of the result, decoded at once
+        pixels = video.height * video.width
+        for k in compressed_rle_problems([c for _, c in queued],
+                                         [pixels] * len(queued)):
+            t, counts = queued[int(k)]
+            bad.append(f'frame {t}: ' + describe_compressed_rle(
+                counts, video.height, video.width))
+        bad.sort(key=lambda text: int(text.split(':')[0].split()[1]))
         if bad:
             more = f' (and {len(bad) - 3} more frames)' if len(bad) > 3 \
                 else ''
