@@ -87,3 +87,29 @@ def test_install_rehearsal_with_the_device_wheels(tmp_path):
         'wheels']
     assert entry['ok'] and 'import from there' in entry['note']
     assert (out / 'site_rehearsal' / 'mmdet').is_dir()
+
+
+def test_prepare_wheels_copies_and_asks_pip_for_pytest(tmp_path,
+                                                       monkeypatch):
+    tool = load_tool(TOOL)
+    src = tmp_path / 'src'
+    src.mkdir()
+    for name in ('a-1.0-py3-none-any.whl', 'mmcv-2.1.0.tar.gz', 'README.md'):
+        (src / name).write_text('x')
+    calls = []
+
+    class Done:
+        returncode = 0
+
+    monkeypatch.setattr(tool.subprocess, 'run',
+                        lambda cmd, **kw: calls.append(cmd) or Done())
+    dest = tmp_path / 'whl'
+    assert tool.main(['--prepare-wheels', str(src), '--wheels',
+                      str(dest)]) == 0
+    assert sorted(p.name for p in dest.iterdir()) == [
+        'a-1.0-py3-none-any.whl', 'mmcv-2.1.0.tar.gz']
+    (cmd, ) = calls
+    assert cmd[-3:] == ['pytest', 'pluggy', 'iniconfig']
+    assert '--python-version' in cmd and '3.12' in cmd
+    with pytest.raises(SystemExit):
+        tool.parse_args([])  # --out is needed to run the checks

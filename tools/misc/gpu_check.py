@@ -6,6 +6,12 @@ Python 3.12, CUDA torch, nvcc, no OpenMMLab packages, no package index)::
     python3 tools/misc/gpu_check.py --out gpu_results --wheels .whl
     # if it stops with "mmcv build still running": call it again
 
+prepared on the CPU machine (the device wheels and pytest's, into an
+ignored ``.whl`` to carry)::
+
+    .venv/bin/python tools/misc/gpu_check.py --prepare-wheels \
+        ../shared/device-wheels --wheels .whl
+
 and, as a rehearsal on a CPU machine with ``make install`` done::
 
     .venv/bin/python tools/misc/gpu_check.py --out gpu_rehearsal --device cpu --quick
@@ -86,9 +92,35 @@ R50 = dict(
 SYNTHETIC = 'data/synthetic/'
 
 
+#: what the tests step needs beyond the device wheels (pure Python)
+TEST_WHEELS = ('pytest', 'pluggy', 'iniconfig')
+
+
+def prepare_wheels(src: str, dest: str) -> int:
+    """On the CPU machine, before carrying: copy the device wheels of
+    ``src`` into ``dest`` and download the test runner's pure-Python
+    wheels (:data:`TEST_WHEELS`, for CPython 3.12) next to them."""
+    import shutil
+    os.makedirs(dest, exist_ok=True)
+    for path in glob.glob(osp.join(src, '*')):
+        if path.endswith(('.whl', '.tar.gz')):
+            shutil.copy(path, dest)
+    rc = subprocess.run(
+        [sys.executable, '-m', 'pip', 'download', '-q', '--no-deps',
+         '--only-binary', ':all:', '--python-version', '3.12', '-d', dest,
+         *TEST_WHEELS]).returncode
+    print(f'{dest}: {len(os.listdir(dest))} files' + (
+        '' if rc == 0 else f'; pip download of {TEST_WHEELS} failed ({rc})'))
+    return rc
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--out', required=True, help='results folder')
+    parser.add_argument('--out', help='results folder (required unless '
+                        '--prepare-wheels)')
+    parser.add_argument('--prepare-wheels', metavar='SRC',
+                        help='CPU machine: copy the device wheels of SRC '
+                        'into --wheels and add the pytest wheels, then exit')
     parser.add_argument('--steps', nargs='+', choices=STEPS,
                         default=list(STEPS))
     parser.add_argument('--device', choices=('cuda', 'cpu'), default='cuda')
@@ -116,6 +148,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--timeout', type=int, default=600,
                         help='seconds per item (default 600)')
     args = parser.parse_args(argv)
+    if args.out is None and args.prepare_wheels is None:
+        parser.error('--out is required')
     if args.amp_iters < 1 or args.build_wait < 0:
         parser.error('--amp-iters must be >= 1 and --build-wait >= 0')
     return args
@@ -332,6 +366,12 @@ def cuda_test_files() -> List[str]:
 
 
 def step_tests(args, summary: Summary) -> bool:
+    if not _imports(args, 'import pytest'):
+        summary.record('tests', 'cuda_tests', ok=False, note='pytest is not '
+                       'installed: put its wheels into --wheels (gpu_check.py '
+                       '--prepare-wheels on the CPU machine) and run the '
+                       'install step')
+        return False
     files = cuda_test_files()
     cmd = ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', '-rs', *files]
     if args.tests_k:
@@ -533,6 +573,8 @@ def step_bench(args, summary: Summary) -> bool:
 
 def main(argv=None) -> int:
     args = parse_args(argv)
+    if args.prepare_wheels:
+        return prepare_wheels(args.prepare_wheels, args.wheels)
     args.out = osp.abspath(args.out)
     os.makedirs(args.out, exist_ok=True)
     summary = Summary(args.out)
