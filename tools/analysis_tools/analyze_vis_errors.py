@@ -40,6 +40,7 @@ import sys
 import zipfile
 from typing import Dict, List, Optional
 
+import cv2
 import numpy as np
 
 from mmvis_pretrain.evaluation.functional.identity_eval import \
@@ -146,8 +147,7 @@ def report_markdown(out: dict, gt_path: str, res_path: str,
                 lines.append(f"- {what}: missed ({o['frames']} frames)")
             if o['status'] == 'class_confused':
                 lines.append(f"- {what}: tracked as {o['matched_category']}")
-            for t, (a, b) in zip(o['switch_frames'],
-                                 _switch_pairs(o, out['matches'][vid])):
+            for t, a, b in o['switches']:
                 lines.append(f'- {what}: ID switch at frame {t} (result '
                              f'#{a + 1} -> #{b + 1})')
         for trk in tracks.get(vid, []):
@@ -167,23 +167,9 @@ def _by_video(rows: List[dict]) -> Dict[int, List[dict]]:
     return out
 
 
-def _switch_pairs(obj: dict, matches: List[dict]) -> List[tuple]:
-    """(result before, result after) of each ID switch of ``obj``."""
-    pairs, last = [], None
-    for frame in matches:
-        cur = frame.get(obj['gt_id'])
-        if cur is None:
-            continue
-        if last is not None and cur != last:
-            pairs.append((last, cur))
-        last = cur
-    return pairs
-
-
 def render_video(gt: dict, results: list, out: dict, video_id,
                  img_prefix: Optional[str], max_frames: int) -> np.ndarray:
     """Ground truth beside prediction, one row per chosen frame."""
-    import cv2
     from mmengine.structures import InstanceData
     from pycocotools import mask as mask_utils
 
@@ -216,19 +202,19 @@ def render_video(gt: dict, results: list, out: dict, video_id,
                for i, r in dts]
     rows = []
     for t in frames:
-        image = _frame_image(video, t, img_prefix, h, w, cv2)
+        image = _frame_image(video, t, img_prefix, h, w)
         sides = []
-        for tracks, rles, ids in (
-                ([(a['category_id'], 1.0) for a in gts], gt_rles,
+        for cats, rles, ids in (
+                ([a['category_id'] for a in gts], gt_rles,
                  [a['id'] for a in gts]),
-                ([(r['category_id'], r['score']) for _, r in dts], dt_rles,
+                ([r['category_id'] for _, r in dts], dt_rles,
                  [i + 1 for i, _ in dts])):
             present = [k for k, r in enumerate(rles) if r[t] is not None]
             inst = InstanceData()
-            inst.masks = np.stack([mask_utils.decode(rles[k][t])
-                                   for k in present]).astype(bool) \
+            inst.masks = mask_utils.decode([rles[k][t] for k in present]
+                                           ).transpose(2, 0, 1).astype(bool) \
                 if present else np.zeros((0, h, w), bool)
-            inst.labels = np.array([label_of[tracks[k][0]] for k in present],
+            inst.labels = np.array([label_of[cats[k]] for k in present],
                                    dtype=np.int64)
             inst.instances_id = np.array([ids[k] for k in present],
                                          dtype=np.int64)
@@ -243,7 +229,7 @@ def render_video(gt: dict, results: list, out: dict, video_id,
 
 
 def _frame_image(video: dict, t: int, img_prefix: Optional[str], h: int,
-                 w: int, cv2) -> np.ndarray:
+                 w: int) -> np.ndarray:
     if img_prefix is None or not video.get('file_names'):
         return np.full((h, w, 3), 96, np.uint8)
     path = osp.join(img_prefix, video['file_names'][t])

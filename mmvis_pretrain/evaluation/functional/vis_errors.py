@@ -111,7 +111,8 @@ def analyze_vis_errors(gt: dict,
         worst first; ``objects``: one row per ground-truth object
         (``video_id``, ``gt_id``, ``category``, ``frames``,
         ``matched_frames``, ``results`` (indices in ``results``, in order
-        of first match), ``switch_frames``, ``matched_category``,
+        of first match), ``switch_frames``, ``switches`` (``(frame, result
+        before, result after)`` per switch), ``matched_category``,
         ``status`` (``tracked`` / ``missed`` / ``class_confused``),
         ``occlusion``, ``occlusion_level``); ``tracks``: one row per kept
         result (``video_id``, ``result``, ``category``, ``score``,
@@ -138,7 +139,7 @@ def analyze_vis_errors(gt: dict,
             switches, order, last = [], [], None
             for t, i in seq:
                 if last is not None and i != last:
-                    switches.append(t)
+                    switches.append((t, dts[last].ident, dts[i].ident))
                 if i not in order:
                     order.append(i)
                 last = i
@@ -159,7 +160,8 @@ def analyze_vis_errors(gt: dict,
                 frames=int(sum(r is not None for r in g.rles)),
                 matched_frames=len(seq),
                 results=[dts[i].ident for i in order],
-                switch_frames=switches,
+                switch_frames=[t for t, _, _ in switches],
+                switches=switches,
                 matched_category=None if matched_cat is None else
                 categories[matched_cat],
                 status=status, occlusion=g.occ_score,
