@@ -41,7 +41,8 @@ sys.path.insert(0, HERE)
 import run_demo  # noqa: E402  (run: the tools with the demo's threads)
 from simulate_annotator import simulate_annotator  # noqa: E402
 
-from mmvis_pretrain.utils.study_runner import read_test_metrics  # noqa: E402
+from mmvis_pretrain.utils.study_runner import (  # noqa: E402
+    read_test_metrics, write_atomic)
 
 ONLINE_CONFIG = ('configs/online_vis/'
                  'online-mask2former_tiny_1xb2-300it_synthetic-vis.py')
@@ -218,10 +219,8 @@ def write_report(work: str, report: dict) -> None:
             'skipped' if row.get(k) is None else (
                 str(int(row[k])) if k == 'IDSW' else f'{row[k]:.3f}')
             for k in REPORT_KEYS) + ' |')
-    with open(osp.join(work, 'report.md'), 'w') as f:
-        f.write('\n'.join(lines) + '\n')
-    with open(osp.join(work, 'report.json'), 'w') as f:
-        json.dump(report, f, indent=1)
+    write_atomic(osp.join(work, 'report.md'), '\n'.join(lines) + '\n')
+    write_atomic(osp.join(work, 'report.json'), json.dumps(report, indent=1))
     print('\n'.join(lines))
 
 
