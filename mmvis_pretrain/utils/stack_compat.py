@@ -40,6 +40,13 @@ applies them on import (:func:`apply_stack_fixes` is idempotent).
    and mmengine's ``"FileClient" will be deprecated`` log line (emitted by
    mmengine's own hooks, which we cannot change); see
    :func:`quiet_known_noise`.
+8. **mmdet's** ``YouTubeVISMetric`` **evaluates only once.** Its
+   ``evaluate`` replaces the ``defaultdict`` that collects the frames' and
+   videos' meta data by a plain ``dict`` and clears it, so the first video
+   of the next evaluation (the second validation of a training) raises
+   ``KeyError: 'images'``. :func:`patch_youtube_vis_metric_reset` restores
+   the empty ``defaultdict`` after each evaluation, which is the state
+   ``__init__`` leaves (the metrics it computes are unchanged).
 """
 import functools
 import importlib
@@ -135,6 +142,26 @@ def patch_ytviseval_numpy() -> None:
         'mmdet.evaluation.functional.ytviseval')
     if not isinstance(ytviseval.np, _NumpyWithFloatAlias):
         ytviseval.np = _NumpyWithFloatAlias()
+
+
+def patch_youtube_vis_metric_reset() -> None:
+    """Let mmdet's ``YouTubeVISMetric`` evaluate more than once (fix 8)."""
+    from collections import defaultdict
+
+    from mmdet.evaluation.metrics.youtube_vis_metric import YouTubeVISMetric
+    evaluate = YouTubeVISMetric.evaluate
+    if getattr(evaluate, '_mmvis_resets_meta_info', False):
+        return
+
+    @functools.wraps(evaluate)
+    def evaluate_and_reset(self, size: int) -> dict:
+        try:
+            return evaluate(self, size)
+        finally:  # the state __init__ leaves, also after a failure
+            self._vis_meta_info = defaultdict(list)
+
+    evaluate_and_reset._mmvis_resets_meta_info = True
+    YouTubeVISMetric.evaluate = evaluate_and_reset
 
 
 def check_pkg_resources() -> None:
@@ -239,6 +266,7 @@ def apply_stack_fixes() -> None:
     check_pkg_resources()
     register_checkpoint_safe_globals()
     patch_ytviseval_numpy()
+    patch_youtube_vis_metric_reset()
     patch_cpu_distributed_init()
     register_config_scope()
     quiet_known_noise()

@@ -107,3 +107,21 @@ def test_loop_round_trips_on_tiny_synthetic_data(tmp_path, monkeypatch):
         assert areas == sorted(a for ann in gt['annotations']
                                for a in ann['areas'] if a is not None)
     sys.modules.pop('pseudo_label_loop_t', None)
+
+
+def test_annotator_names_a_png_folder_without_a_video(tmp_path):
+    """A PNG folder no ground-truth video has its frames in: a ValueError
+    naming the folder and the JSON; the output folder is not written."""
+    gt = dict(categories=[dict(id=1, name='cat')],
+              videos=[dict(id=1, file_names=['vid_a/0.jpg'], height=4,
+                           width=4)],
+              annotations=[])
+    gt_json = tmp_path / 'gt.json'
+    gt_json.write_text(json.dumps(gt))
+    png_dir = tmp_path / 'png'
+    (png_dir / 'vid_b').mkdir(parents=True)
+    (png_dir / 'classes.json').write_text('{}')
+    out = tmp_path / 'corrected'
+    with pytest.raises(ValueError, match=r'png/vid_b: no video of .*gt\.json'):
+        annotator.simulate_annotator(str(png_dir), str(gt_json), str(out))
+    assert not out.exists()

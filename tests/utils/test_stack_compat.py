@@ -143,6 +143,10 @@ def test_patches_do_not_stack():
     stack_compat.patch_ytviseval_numpy()
     assert dist_utils._init_dist_pytorch is init_dist
     assert ytviseval.np is np_view
+    from mmdet.evaluation.metrics.youtube_vis_metric import YouTubeVISMetric
+    evaluate = YouTubeVISMetric.evaluate
+    stack_compat.patch_youtube_vis_metric_reset()
+    assert YouTubeVISMetric.evaluate is evaluate
 
 
 def test_correlation_cpu_reported_unavailable():
@@ -181,3 +185,53 @@ def test_known_log_noise_is_filtered_and_nothing_else():
     messages = [str(w.message) for w in caught]
     assert not any('meshgrid' in m for m in messages)
     assert 'another UserWarning' in messages
+
+
+def _ytvis_video(video_id: int, shift: int):
+    """One 2-frame video (one object) with the prediction ``shift`` pixels
+    off, as mmdet's video metrics receive it."""
+    from mmdet.structures import DetDataSample, TrackDataSample
+    from mmengine.structures import InstanceData
+    from pycocotools import mask as mask_util
+    frames = []
+    for t in range(2):
+        gt = np.zeros((20, 30), np.uint8, order='F')
+        gt[2:12, 3:15] = 1
+        rle = mask_util.encode(gt)
+        pred = torch.zeros(1, 20, 30, dtype=torch.bool)
+        pred[0, 2:12, 3 + shift:15 + shift] = True
+        sample = DetDataSample(metainfo=dict(
+            video_id=video_id, img_id=10 * video_id + t, frame_id=t,
+            ori_shape=(20, 30), ori_video_length=2))
+        sample.instances = [dict(bbox_label=0, bbox=[3, 2, 15, 12],
+                                 instance_id=video_id, mask=rle,
+                                 ignore_flag=0)]
+        sample.pred_track_instances = InstanceData(
+            bboxes=torch.tensor([[3.0 + shift, 2, 15 + shift, 12]]),
+            scores=torch.tensor([0.9]), labels=torch.tensor([0]),
+            instances_id=torch.tensor([0]), masks=pred)
+        frames.append(sample)
+    video = TrackDataSample()
+    video.video_data_samples = frames
+    return video
+
+
+def test_youtube_vis_metric_evaluates_twice():
+    """mmdet's YouTubeVISMetric (the mask2former_vis configs' evaluator)
+    gives the same numbers on a second evaluation instead of a KeyError,
+    and the second one does not carry the first one's videos."""
+    from mmdet.evaluation.metrics import YouTubeVISMetric
+    from mmengine.evaluator import Evaluator
+    metric = YouTubeVISMetric(metric='youtube_vis_ap')
+    evaluator = Evaluator([metric])
+    evaluator.dataset_meta = dict(classes=('a', ))
+    runs = []
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        for videos in ([(1, 0), (2, 6)], [(1, 0), (2, 6)], [(1, 0)]):
+            for video_id, shift in videos:
+                evaluator.process([_ytvis_video(video_id, shift)], {})
+            runs.append(evaluator.evaluate(len(videos)))
+    assert runs[0] == runs[1]
+    assert runs[0]['youtube_vis/segm_mAP'] < 1.0  # the shifted video
+    assert runs[2]['youtube_vis/segm_mAP'] == pytest.approx(1.0)

@@ -90,7 +90,8 @@ def _runner(root, work_dir, max_iters=N, hook=True, val=False,
             type='CheckpointHook', by_epoch=True, interval=1)
     if val:  # validation at the checkpoint iteration
         cfg.train_cfg.val_interval = K
-        # mmdet's YouTubeVISMetric fails when it evaluates a second time
+        # the package's metric (mmdet's YouTubeVISMetric also evaluates
+        # more than once since stack fix 8; this test predates it)
         cfg.val_evaluator = dict(
             type='VISMetric', ann_file=os.path.join(root, 'ytvis/valid.json'))
     else:
