@@ -3,6 +3,8 @@ import importlib.util
 import json
 import os.path as osp
 
+import pytest
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
@@ -61,6 +63,7 @@ def test_report_table_and_figure(tmp_path):
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
 
 
+@pytest.mark.slow
 def test_seed_and_threads_reach_the_tools(synthetic_root, tmp_path):
     """``--seed`` is the training seed of every run (read back from the
     config the run dumped), ``--threads`` the tools' thread count."""

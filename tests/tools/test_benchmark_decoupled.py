@@ -32,6 +32,7 @@ def _positive_stats(stats):
     assert 0 < stats['min'] <= stats['median']
 
 
+@pytest.mark.slow
 def test_tiny_all_parts(tool, tmp_path, capsys):
     out = tmp_path / 'decoupled.json'
     result = tool.main([

@@ -2,12 +2,15 @@
 of online VIS inference per video length, each length in its own process."""
 import json
 
+import pytest
+
 from tool_loader import REPO, load_tool
 
 CONFIG = (f'{REPO}/configs/online_vis/'
           'online-mask2former_tiny_1xb2-300it_synthetic-vis.py')
 
 
+@pytest.mark.slow
 def test_two_lengths_in_fresh_processes(tmp_path, capsys):
     tool = load_tool('tools/analysis_tools/benchmark_vis_inference.py')
     out = tmp_path / 'rows.json'

@@ -21,6 +21,7 @@ def test_failure_names_the_step(tmp_path):
     assert 'no-such-python' in proc.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(
     osp.realpath(sys.prefix) != osp.realpath(osp.join(REPO, '.venv')),
     reason='checks the .venv that `make install` made')

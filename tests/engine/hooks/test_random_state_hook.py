@@ -452,6 +452,7 @@ def test_find_generators_in_sampler_pipeline_and_hooks():
     # a hook that saves itself
 
 
+@pytest.mark.slow
 def test_every_config_enables_the_hook():
     import glob
 
