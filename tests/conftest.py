@@ -1,5 +1,6 @@
 """Shared fixtures: the synthetic data set, written once per test session."""
 import copy
+import functools
 import os
 import os.path as osp
 
@@ -30,6 +31,18 @@ def pytest_collection_modifyitems(session, config, items):
 
 TINY_VIS_CONFIG = osp.join(
     REPO, 'configs/mask2former_vis/mask2former_tiny_1xb2-300it_synthetic-vis.py')
+
+
+@functools.lru_cache(maxsize=None)
+def _parsed_config(path: str) -> Config:
+    return Config.fromfile(path)
+
+
+def load_config(path: str) -> Config:
+    """``Config.fromfile(path)``, parsed once per test process (about half
+    a second per config with its bases; the config-tree tests parse every
+    config several times). A deep copy: callers may change it."""
+    return copy.deepcopy(_parsed_config(osp.abspath(path)))
 
 
 @pytest.fixture(scope='session')

@@ -19,7 +19,8 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from torch.utils.data import DataLoader
 
-from conftest import REPO, TINY_VIS_CONFIG, as_cli, tiny_vis_options
+from conftest import (REPO, TINY_VIS_CONFIG, as_cli, load_config,
+                      tiny_vis_options)
 from mmvis_pretrain.engine.hooks.random_state_hook import (
     RNG_STATE_KEY, RandomStateHook, find_generators, get_rng_state,
     select_rank_state, set_rng_state)
@@ -461,6 +462,6 @@ def test_every_config_enables_the_hook():
                if '_base_' not in p]
     assert configs
     for path in configs:
-        hook_cfg = Config.fromfile(path).default_hooks.get('rng_state')
+        hook_cfg = load_config(path).default_hooks.get('rng_state')
         assert hook_cfg['type'] == 'RandomStateHook', path
     assert isinstance(HOOKS.build(copy.deepcopy(hook_cfg)), RandomStateHook)
