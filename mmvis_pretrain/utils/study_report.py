@@ -128,6 +128,8 @@ def aggregate(spec: dict, summaries: Dict[str, dict],
 def _fmt(entry: Optional[dict], scale: float = 1.0) -> str:
     if not entry:
         return '-'
+    if entry.get('n') == 1:  # one seed has no spread: no "± 0.000"
+        return f"{entry['mean'] * scale:.3f}"
     return f"{entry['mean'] * scale:.3f} ± {entry['std'] * scale:.3f}"
 
 
@@ -242,9 +244,13 @@ def write_study_report(spec: dict, results_dir: str,
     result = aggregate(spec, summaries, num_samples=num_samples,
                        min_seeds=min_seeds)
     compute = sum(s.get('seconds', 0) for s in summaries.values())
+    # runs adopted from another study (reuse_runs_from) cost nothing here
+    adopted = sum(s.get('seconds', 0) for s in summaries.values()
+                  if s.get('reused_from'))
     payload = dict(study=spec['name'], spec_file=spec.get('spec_file'),
                    seeds=spec['seeds'], runs=len(summaries),
                    compute_seconds=round(compute, 1),
+                   adopted_compute_seconds=round(adopted, 1),
                    threads=sorted({s.get('threads') for s in
                                    summaries.values()} - {None}),
                    results=result)
@@ -253,7 +259,9 @@ def write_study_report(spec: dict, results_dir: str,
                  json.dumps(payload, indent=1, sort_keys=True) + '\n')
     md_path = osp.join(results_dir, 'results.md')
     write_atomic(md_path, _markdown(spec, result, summaries) +
-                 f'\nCompute: {compute / 3600:.2f} h of run time in all '
-                 f"(threads per run: {payload['threads']}).\n")
+                 f'\nCompute: {compute / 3600:.2f} h of run time in all'
+                 + (f', {adopted / 3600:.2f} h of it in runs adopted from '
+                    'other studies' if adopted else '') +
+                 f" (threads per run: {payload['threads']}).\n")
     files = [json_path, md_path] + _plots(spec, result, results_dir)
     return dict(results=result, files=files)

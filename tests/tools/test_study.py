@@ -352,6 +352,21 @@ def test_reuse_runs_from_adopts_runs_with_the_same_fingerprint(
     assert adopted['fingerprint'] == second.fingerprint('same', 'c', 1)
     with pytest.raises(StudySpecError, match='reuse_runs_from must be'):
         load_study(_spec(tmp_path, CHAIN + "reuse_runs_from = 'chain'\n"))
+    # the report counts the adopted runs' time apart (each summary: 1 s);
+    # an arm with one seed has no "± 0.000"
+    from mmvis_pretrain.utils.study_report import write_study_report
+    os.remove(second.summary_path('other', 'c', 1))
+    write_study_report(second_spec, second.results_dir, num_samples=200,
+                       min_seeds=2)
+    table = open(os.path.join(second.results_dir, 'results.md')).read()
+    adopted_runs = 2 * 3  # same's a, b, c of both seeds
+    assert (f'Compute: {(adopted_runs + 1) / 3600:.2f} h of run time in all, '
+            f'{adopted_runs / 3600:.2f} h of it in runs adopted from other '
+            'studies') in table
+    other_row = next(line for line in table.splitlines()
+                     if '(`other`)' in line)
+    assert other_row.split(' | ')[1:] == ['1', '0.500 |'], other_row
+    assert '0.600 ± 0.707' in table  # `same`: seeds 0 and 1 (0.1, 1.1)
 
 
 def test_interrupted_study_kills_its_tools(tmp_path):
