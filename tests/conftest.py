@@ -23,9 +23,8 @@ def pytest_collection_modifyitems(session, config, items):
     """Run the ``slow`` tests (tens of seconds each) first. Under
     pytest-xdist the workers take tests in collection order; a long test
     drawn last keeps one worker busy while the other idles, so the long
-    ones go first and the short ones fill in behind them (about a minute
-    of the suite's wall time on 2 cores). The order within each group is
-    kept; the tests do not depend on it."""
+    ones go first and the short ones fill in behind them. The order within
+    each group is kept; the tests do not depend on it."""
     items.sort(key=lambda item: item.get_closest_marker('slow') is None)
 
 
