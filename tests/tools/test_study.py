@@ -359,14 +359,19 @@ def test_reuse_runs_from_adopts_runs_with_the_same_fingerprint(
     write_study_report(second_spec, second.results_dir, num_samples=200,
                        min_seeds=2)
     table = open(os.path.join(second.results_dir, 'results.md')).read()
-    adopted_runs = 2 * 3  # same's a, b, c of both seeds
-    assert (f'Compute: {(adopted_runs + 1) / 3600:.2f} h of run time in all, '
-            f'{adopted_runs / 3600:.2f} h of it in runs adopted from other '
-            'studies') in table
+    # 7 summaries of 1 s: same's a, b, c of both seeds, other's c of seed 0;
+    # adopted: same's c of both seeds (a and b ran again above, for their
+    # checkpoints)
+    assert ('Compute: 0.00 h of run time in all, 0.00 h of it in runs '
+            'adopted from other studies') in table
     other_row = next(line for line in table.splitlines()
                      if '(`other`)' in line)
     assert other_row.split(' | ')[1:] == ['1', '0.500 |'], other_row
     assert '0.600 ± 0.707' in table  # `same`: seeds 0 and 1 (0.1, 1.1)
+    payload = json.loads(open(os.path.join(second.results_dir,
+                                           'results.json')).read())
+    assert (payload['compute_seconds'],
+            payload['adopted_compute_seconds']) == (7.0, 2.0)
 
 
 def test_interrupted_study_kills_its_tools(tmp_path):
