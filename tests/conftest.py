@@ -28,6 +28,30 @@ def pytest_collection_modifyitems(session, config, items):
     items.sort(key=lambda item: item.get_closest_marker('slow') is None)
 
 
+@pytest.fixture(autouse=True)
+def _restore_default_scope(request):
+    """Give every test the default scope it started with. A runner built
+    from a config with another ``default_scope`` (``mmdet`` in the tests of
+    other projects' configs) makes that scope the process's current one
+    (mmengine keeps the latest ``DefaultScope``), and an unprefixed
+    ``type`` in a later test of the same worker would then resolve in it:
+    a result that depended on the order of the tests (the tool tests that
+    set a tool's scope do this; ``MMVIS_TRACE_SCOPE=1 pytest -s`` names
+    them)."""
+    from mmengine.registry import DefaultScope
+
+    def name():
+        current = DefaultScope.get_current_instance()
+        return current and current.scope_name
+
+    before, saved = name(), copy.copy(DefaultScope._instance_dict)
+    yield
+    if name() != before:
+        if os.environ.get('MMVIS_TRACE_SCOPE'):
+            print(f'\nSCOPE-LEAK {request.node.nodeid}: {before} -> {name()}')
+        DefaultScope._instance_dict = saved
+
+
 TINY_VIS_CONFIG = osp.join(
     REPO, 'configs/mask2former_vis/mask2former_tiny_1xb2-300it_synthetic-vis.py')
 

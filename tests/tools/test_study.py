@@ -92,6 +92,11 @@ def test_two_arms_two_seeds_end_to_end_and_resume(tmp_path):
     assert stamps == {
         r: os.stat(tmp_path / 'results' / 'runs' / r).st_mtime_ns
         for r in runs}
+    # a pilot of one seed (nothing left to run) reports the whole study,
+    # not only its seed: the committed results are not cut to a subset
+    pilot = tool.main(argv + ['--seeds', '0'])
+    assert pilot['results']['finetune']['comparisons'][0]['n'] == 2
+    assert 'Seeds: [0, 1]' in (tmp_path / 'results' / 'results.md').read_text()
     # a lost summary is the only run to redo
     os.remove(tmp_path / 'results' / 'runs' / runs[0])
     assert runner.pending() == [('base', 'finetune', 0)]

@@ -19,6 +19,7 @@ thread count also changes CPU numerics slightly, so it is recorded and kept
 fixed within a study).
 """
 import argparse
+import copy
 import os
 import os.path as osp
 import signal
@@ -48,7 +49,8 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
                         help='threads per run (default: 1)')
     parser.add_argument('--seeds', type=int, nargs='+',
                         help='run only these of the spec\'s seeds (a pilot;'
-                        ' its runs are the study\'s runs of those seeds)')
+                        ' its runs are the study\'s runs of those seeds; '
+                        'the report still covers every finished run)')
     parser.add_argument('--dry-run', action='store_true',
                         help='list the runs and which are finished')
     parser.add_argument('--report-only', action='store_true',
@@ -77,15 +79,20 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
         if unknown:
             raise SystemExit(f'--seeds {unknown} are not seeds of '
                              f"{args.spec} ({spec['seeds']})")
-        spec['seeds'] = [s for s in spec['seeds'] if s in args.seeds]
+    # the report is the whole study's (every finished run of the spec's
+    # seeds), not the pilot's: a --seeds run must not overwrite the
+    # committed results with a subset of them
+    run_spec = copy.deepcopy(spec)
+    if args.seeds:
+        run_spec['seeds'] = [s for s in spec['seeds'] if s in args.seeds]
     work_dir = args.work_dir or osp.join(REPO, 'work_dirs', 'studies', name)
     results_dir = args.results_dir or osp.join(REPO, 'docs', 'studies',
                                                name)
-    runner = StudyRunner(spec, work_dir, results_dir, jobs=args.jobs,
+    runner = StudyRunner(run_spec, work_dir, results_dir, jobs=args.jobs,
                          threads=args.threads)
     if args.dry_run:
         pending = set(runner.pending())
-        for run in planned_runs(spec):
+        for run in planned_runs(run_spec):
             state = 'finished'
             if run in pending:
                 source = runner.reusable(*run)
