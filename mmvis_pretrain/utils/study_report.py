@@ -133,6 +133,23 @@ def _fmt(entry: Optional[dict], scale: float = 1.0) -> str:
     return f"{entry['mean'] * scale:.3f} ± {entry['std'] * scale:.3f}"
 
 
+def _per_seed_table(res: dict, primary: str, extra: List[str],
+                    seeds: List[int]) -> List[str]:
+    """The values behind the means: one row per arm, ``primary`` and each
+    extra evaluation at the last iteration, seed by seed (``-``: not run)."""
+    lines = [f'Per seed ({", ".join(str(s) for s in seeds)}):', '',
+             '| arm | ' + ' | '.join([primary] + extra) + ' |',
+             '|---|' + '---|' * (1 + len(extra))]
+    for arm, entry in res['arms'].items():
+        columns = [entry['metrics'].get(primary)] + [
+            entry['extra'].get(e) for e in extra]
+        cells = [', '.join(
+            f"{c['values'][str(s)]:.3f}" if c and str(s) in c['values']
+            else '-' for s in seeds) for c in columns]
+        lines.append(f'| `{arm}` | ' + ' | '.join(cells) + ' |')
+    return lines + ['']
+
+
 def _markdown(spec: dict, result: dict, summaries: Dict[str, dict]) -> str:
     lines = [f"# Study `{spec['name']}`", '']
     if spec.get('description'):
@@ -154,6 +171,7 @@ def _markdown(spec: dict, result: dict, summaries: Dict[str, dict]) -> str:
                          f"{len(entry['seeds'])} | " + ' | '.join(cells) +
                          ' |')
         lines.append('')
+        lines += _per_seed_table(res, primary, extra, spec['seeds'])
         if res['comparisons']:
             lines += ['| difference | evaluation | seeds | mean | '
                       'CI | a > b |', '|---|---|---|---|---|---|']

@@ -78,6 +78,12 @@ def test_two_arms_two_seeds_end_to_end_and_resume(tmp_path):
     assert comp['low'] <= comp['mean'] <= comp['high']
     table = (tmp_path / 'results' / 'results.md').read_text()
     assert '`q8` − `base`' in table and '± ' in table
+    # the values behind the means, seed by seed, from the summaries
+    base_runs = [json.loads((tmp_path / 'results' / 'runs' / r).read_text())
+                 for r in runs[:2]]
+    per_seed = ', '.join(f"{run['metrics']['2']['vis/AP']:.3f}"
+                         for run in base_runs)
+    assert f'| `base` | {per_seed} |' in table
     assert (tmp_path / 'results' / 'finetune_vs_iters.png').is_file()
 
     # resume: nothing is trained again, the summaries stay as they were

@@ -74,16 +74,15 @@ def main(argv: Optional[Sequence[str]] = None) -> dict:
     args = parse_args(argv)
     spec = load_study(args.spec)
     name = spec['name']
-    if args.seeds:
-        unknown = sorted(set(args.seeds) - set(spec['seeds']))
-        if unknown:
-            raise SystemExit(f'--seeds {unknown} are not seeds of '
-                             f"{args.spec} ({spec['seeds']})")
     # the report is the whole study's (every finished run of the spec's
     # seeds), not the pilot's: a --seeds run must not overwrite the
     # committed results with a subset of them
     run_spec = copy.deepcopy(spec)
     if args.seeds:
+        unknown = sorted(set(args.seeds) - set(spec['seeds']))
+        if unknown:
+            raise SystemExit(f'--seeds {unknown} are not seeds of '
+                             f"{args.spec} ({spec['seeds']})")
         run_spec['seeds'] = [s for s in spec['seeds'] if s in args.seeds]
     work_dir = args.work_dir or osp.join(REPO, 'work_dirs', 'studies', name)
     results_dir = args.results_dir or osp.join(REPO, 'docs', 'studies',
